@@ -1,0 +1,24 @@
+"""The Celery app, configured from Django settings (the `CELERY_` namespace).
+
+Queues: `chat` for work that follows an answer (analysis, metrics, context chunks), `ingestion`
+for knowledge-base and document processing, `maintenance` for scheduled housekeeping. Each task
+names its queue in its decorator (`@shared_task(queue="chat")`). Tasks are idempotent and take
+ids, so late acknowledgement with rejection on a lost worker is safe: a task interrupted by a
+crash runs again instead of being lost.
+"""
+
+import os
+
+from celery import Celery
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatplatform.settings")
+
+app = Celery("chatplatform")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.task_queues = [Queue(name) for name in ("chat", "ingestion", "maintenance")]
+app.conf.task_default_retry_delay = 5
+app.autodiscover_tasks()
+
+# Bounded retries with backoff for every task that opts into automatic retry.
+TASK_RETRY_POLICY = {"max_retries": 3, "retry_backoff": True, "retry_backoff_max": 60, "retry_jitter": True}

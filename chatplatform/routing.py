@@ -1,0 +1,3 @@
+"""Websocket routes of every app, mounted by `chatplatform.asgi`."""
+
+websocket_urlpatterns: list = []

@@ -1,0 +1,33 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from conversations.auth import INTEGRATION_AUTHENTICATION, INTEGRATION_PERMISSIONS
+from conversations.selectors import chatbot_get
+
+
+class ChatbotDetailApi(APIView):
+    """The chatbot's public configuration, for the integration that owns it. Never its secrets."""
+
+    authentication_classes = INTEGRATION_AUTHENTICATION
+    permission_classes = INTEGRATION_PERMISSIONS
+
+    class OutputSerializer(serializers.Serializer):
+        chatbot_id = serializers.CharField()
+        name = serializers.CharField()
+        language = serializers.CharField()
+        is_active = serializers.BooleanField()
+        allowed_origins = serializers.ListField(child=serializers.CharField())
+        topics = serializers.ListField(child=serializers.CharField())
+        flows = serializers.DictField(child=serializers.CharField(), source="flow_indexes")
+        vector_store = serializers.SerializerMethodField()
+        updated_at = serializers.DateTimeField()
+
+        def get_vector_store(self, chatbot) -> str:
+            return "pinecone" if chatbot.uses_pinecone else "local"
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request, chatbot_id: str) -> Response:
+        chatbot = chatbot_get(chatbot_id=chatbot_id)
+        return Response(self.OutputSerializer(chatbot).data)
