@@ -10,6 +10,7 @@ import logging
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -20,10 +21,12 @@ VAR_DIR = Path(env("VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
-SECRET_KEY = env(
-    "DJANGO_SECRET_KEY",
-    default="dev-only-insecure-key-set-DJANGO_SECRET_KEY-in-production-0123456789",
-)
+# An empty value in .env counts as unset, here and below.
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off.")
+    SECRET_KEY = "dev-only-insecure-key-set-DJANGO_SECRET_KEY-in-production-0123456789"  # noqa: S105  (debug only)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -77,7 +80,8 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------------
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+DATABASE_URL = env("DATABASE_URL", default="") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
+DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Under ASGI every request may run on a different thread, so persistent per-thread
     # connections leak; psycopg's pool (with CONN_MAX_AGE=0, which the pool requires) keeps
@@ -159,12 +163,10 @@ FIELD_ENCRYPTION_KEY_FILE = VAR_DIR / "field_encryption.key"
 
 
 def _field_encryption_keys() -> list[str]:
-    keys = env.list("FIELD_ENCRYPTION_KEY", default=[])
+    keys = [key for key in env.list("FIELD_ENCRYPTION_KEY", default=[]) if key]
     if keys:
         return keys
     if not DEBUG:
-        from django.core.exceptions import ImproperlyConfigured
-
         raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY must be set when DJANGO_DEBUG is off.")
     if not FIELD_ENCRYPTION_KEY_FILE.exists():
         from cryptography.fernet import Fernet
@@ -189,7 +191,15 @@ OPENAI_VISION_MODEL = env("OPENAI_VISION_MODEL", default="gpt-4o-mini")
 OPENAI_EMBEDDING_MODEL = env("OPENAI_EMBEDDING_MODEL", default="text-embedding-3-small")
 OPENAI_TIMEOUT_SECONDS = env.float("OPENAI_TIMEOUT_SECONDS", default=30.0)
 OPENAI_MAX_CONNECTIONS = env.int("OPENAI_MAX_CONNECTIONS", default=200)
-AI_PROVIDER = env("AI_PROVIDER", default="openai" if OPENAI_API_KEY else "local")
+# Retries of the SDK before a response starts (connection errors, 408/409/429/5xx).
+OPENAI_MAX_RETRIES = env.int("OPENAI_MAX_RETRIES", default=2)
+# 0 means the embedding model's native size; text-embedding-3 models can return fewer dimensions.
+OPENAI_EMBEDDING_DIMENSIONS = env.int("OPENAI_EMBEDDING_DIMENSIONS", default=0)
+# Size of the feature-hashed vectors of the local embedder.
+LOCAL_EMBEDDING_DIMENSION = env.int("LOCAL_EMBEDDING_DIMENSION", default=512)
+AI_PROVIDER = env("AI_PROVIDER", default="") or ("openai" if OPENAI_API_KEY else "local")
+if AI_PROVIDER not in {"openai", "local"}:
+    raise ImproperlyConfigured(f"AI_PROVIDER must be 'openai' or 'local', not {AI_PROVIDER!r}.")
 
 # Control-plane host of Pinecone; unset means Pinecone's public API.
 PINECONE_CONTROLLER_HOST = env("PINECONE_CONTROLLER_HOST", default="") or None
@@ -203,6 +213,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env("STATIC_ROOT", default=str(VAR_DIR / "static")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 STORAGES = {
@@ -254,3 +265,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
 }
+
+# The staff account `manage.py ensure_admin` creates on first run (make run).
+SUPERUSER_USERNAME = env("DJANGO_SUPERUSER_USERNAME", default="admin")
+SUPERUSER_PASSWORD = env("DJANGO_SUPERUSER_PASSWORD", default="")

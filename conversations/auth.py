@@ -19,7 +19,7 @@ class ChatbotAPIKeyAuthentication(authentication.BaseAuthentication):
         if not key:
             raise exceptions.AuthenticationFailed()
         try:
-            api_key = ChatbotAPIKey.objects.select_related("chatbot").get_from_key(key)
+            api_key = ChatbotAPIKey.objects.get_from_key(key)
         except ChatbotAPIKey.DoesNotExist:
             raise exceptions.AuthenticationFailed() from None
         if api_key.has_expired:

@@ -1,0 +1,139 @@
+import re
+
+import pytest
+
+from conversations.models import ChatbotAPIKey, ChatbotSettings
+from tests.conversations.factories import ChatbotFactory
+
+pytestmark = pytest.mark.django_db
+
+SECRET = "pcsk_admin_0123456789_secret_zz"
+CHANGE_URL = "/admin/conversations/chatbotsettings/{}/change/"
+
+
+def form_data(chatbot: ChatbotSettings, **changes) -> dict:
+    data = {
+        "name": chatbot.name,
+        "language": chatbot.language,
+        "is_active": "on",
+        "allowed_origins": "\n".join(chatbot.allowed_origins),
+        "topics": "\n".join(chatbot.topics),
+        "system_prompt": chatbot.system_prompt,
+        "knowledgebase_index_endpoint": chatbot.knowledgebase_index_endpoint,
+        "flow2_knowledgebase_index": chatbot.flow2_knowledgebase_index,
+        "flow3_knowledgebase_index": "",
+        "flow4_knowledgebase_index": "",
+        "apiflow_knowledgebase_index": "",
+        "new_pinecone_api_key": "",
+    }
+    data.update(changes)
+    return data
+
+
+def test_the_change_page_shows_a_masked_hint_and_never_the_secret(staff_client):
+    chatbot = ChatbotFactory(pinecone_api_key=SECRET)
+
+    html = staff_client.get(CHANGE_URL.format(chatbot.pk)).content.decode()
+
+    assert SECRET not in html
+    assert SECRET[4:-2] not in html
+    assert "pcsk••••••••zz" in html
+    assert chatbot.knowledgebase_index_endpoint in html
+    replace_input = re.search(r'<input[^>]*name="new_pinecone_api_key"[^>]*>', html).group(0)
+    assert 'type="password"' in replace_input
+    assert "value=" not in replace_input
+
+
+def test_saving_without_a_new_key_keeps_the_stored_one(staff_client):
+    chatbot = ChatbotFactory(pinecone_api_key=SECRET)
+
+    response = staff_client.post(CHANGE_URL.format(chatbot.pk), form_data(chatbot, name="Renamed"))
+
+    assert response.status_code == 302
+    chatbot.refresh_from_db()
+    assert chatbot.name == "Renamed"
+    assert chatbot.pinecone_api_key == SECRET
+
+
+def test_a_new_key_replaces_the_stored_one(staff_client):
+    chatbot = ChatbotFactory(pinecone_api_key=SECRET)
+
+    staff_client.post(
+        CHANGE_URL.format(chatbot.pk), form_data(chatbot, new_pinecone_api_key="pcsk_new_key_42")
+    )
+
+    chatbot.refresh_from_db()
+    assert chatbot.pinecone_api_key == "pcsk_new_key_42"
+
+
+def test_clearing_the_key_switches_to_the_local_store(staff_client):
+    chatbot = ChatbotFactory(pinecone_api_key=SECRET)
+
+    staff_client.post(CHANGE_URL.format(chatbot.pk), form_data(chatbot, clear_pinecone_api_key="on"))
+
+    chatbot.refresh_from_db()
+    assert chatbot.pinecone_api_key == ""
+    assert not chatbot.uses_pinecone
+
+
+def test_an_invalid_index_name_is_refused_with_a_clear_message(staff_client):
+    chatbot = ChatbotFactory()
+
+    response = staff_client.post(
+        CHANGE_URL.format(chatbot.pk), form_data(chatbot, flow2_knowledgebase_index="Has Spaces")
+    )
+
+    assert response.status_code == 200
+    assert "Index names use 1-45 lowercase letters" in response.content.decode()
+
+
+def test_staff_can_create_a_chatbot_with_a_key(staff_client):
+    response = staff_client.post(
+        "/admin/conversations/chatbotsettings/add/",
+        {
+            "chatbot_id": "new-shop",
+            "name": "New shop",
+            "language": "en",
+            "is_active": "on",
+            "allowed_origins": "https://new.example\n\nhttps://www.new.example",
+            "topics": "Delivery\nReturns",
+            "new_pinecone_api_key": "pcsk_created_key_7",
+        },
+    )
+
+    assert response.status_code == 302
+    chatbot = ChatbotSettings.objects.get(chatbot_id="new-shop")
+    assert chatbot.allowed_origins == ["https://new.example", "https://www.new.example"]
+    assert chatbot.pinecone_api_key == "pcsk_created_key_7"
+
+
+def test_the_changelist_searches_and_filters(staff_client):
+    ChatbotFactory(chatbot_id="nordvin", name="Nordvin", language="da")
+    ChatbotFactory(chatbot_id="bryggeriet", name="Bryggeriet", language="en", is_active=False)
+
+    found = staff_client.get("/admin/conversations/chatbotsettings/?q=nord").content.decode()
+    english = staff_client.get("/admin/conversations/chatbotsettings/?language=en").content.decode()
+
+    assert "nordvin" in found
+    assert "bryggeriet" not in found
+    assert "bryggeriet" in english
+    assert "nordvin" not in english
+
+
+def test_creating_an_api_key_in_admin_shows_it_once_and_stores_a_hash(staff_client):
+    chatbot = ChatbotFactory()
+
+    response = staff_client.post(
+        "/admin/conversations/chatbotapikey/add/", {"name": "ERP", "chatbot": chatbot.pk}, follow=True
+    )
+
+    html = response.content.decode()
+    api_key = ChatbotAPIKey.objects.get(chatbot=chatbot)
+    key = re.search(rf"({api_key.prefix}\.[A-Za-z0-9]+)", html).group(1)
+    assert api_key.is_valid(key)
+    listing = staff_client.get("/admin/conversations/chatbotapikey/").content.decode()
+    assert key not in listing
+
+
+def test_the_generic_library_key_model_is_not_in_admin(staff_client):
+    assert staff_client.get("/admin/rest_framework_api_key/apikey/").status_code == 404

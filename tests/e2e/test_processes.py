@@ -1,0 +1,93 @@
+"""`make run` starts web, worker and beat with honcho; this starts the same Procfile for real."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def ready(port: int):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
+            return json.loads(response.read())
+    except OSError:
+        return None
+
+
+@pytest.fixture
+def embedded_env(tmp_path) -> dict[str, str]:
+    keep = {"PATH", "HOME", "LANG"}
+    env = {key: value for key, value in os.environ.items() if key in keep}
+    env.update(
+        VAR_DIR=str(tmp_path / "var"),
+        DJANGO_SETTINGS_MODULE="chatplatform.settings",
+        DJANGO_SUPERUSER_PASSWORD="e2e-admin-pass",
+        PATH=f"{BIN}:{env.get('PATH', '')}",
+    )
+    for command in (["migrate", "--noinput"], ["load_demo_data"], ["ensure_admin"]):
+        subprocess.run(
+            [sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True, capture_output=True
+        )
+    return env
+
+
+def test_web_worker_and_beat_start_together_and_stop_on_ctrl_c(embedded_env, tmp_path):
+    port = free_port()
+    procfile = tmp_path / "Procfile"
+    # The project's Procfile names the virtualenv's binaries; the test runs whichever one it is in.
+    procfile.write_text((ROOT / "Procfile").read_text().replace(".venv/bin/", f"{BIN}/"))
+    log = tmp_path / "honcho.log"
+    with log.open("w") as out:
+        honcho = subprocess.Popen(
+            [str(BIN / "honcho"), "-f", str(procfile), "-d", str(ROOT), "start"],
+            cwd=ROOT,
+            env={**embedded_env, "WEB_PORT": str(port)},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        body = wait_for(lambda: ready(port), 60, "web to answer /readyz")
+        assert body["status"] == "ok"
+        wait_for(lambda: "ready." in log.read_text(), 60, "the worker to be ready")
+        wait_for(lambda: "beat: Starting" in log.read_text(), 60, "beat to start")
+        text = log.read_text()
+        assert "web.1" in text
+        assert "worker.1" in text
+        assert "beat.1" in text
+    finally:
+        honcho.send_signal(signal.SIGINT)
+        try:
+            honcho.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(honcho.pid, signal.SIGKILL)
+            raise
+    time.sleep(0.5)
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=1)
