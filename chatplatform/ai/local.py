@@ -1,0 +1,263 @@
+"""The local provider: no network, deterministic, good enough to demo and test the platform.
+
+Embeddings are feature-hashed word and character n-grams; answers are extracted from the
+retrieved context; image descriptions are what Pillow can measure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import itertools
+import math
+import re
+from collections.abc import AsyncGenerator, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+
+from chatplatform.ai import imagefacts
+from chatplatform.ai.base import PROVIDER_NOT_SUPPORTED, ChatRequest, ChatStream, ProviderError, Usage
+from chatplatform.ai.text import (
+    ALL_STOPWORDS,
+    content_words,
+    guess_language,
+    normalise_language,
+    passages,
+    words,
+)
+
+_UNIGRAM_WEIGHT = 1.0
+_STOPWORD_WEIGHT = 0.2
+_BIGRAM_WEIGHT = 0.8
+_CHAR_NGRAM_WEIGHT = 0.25
+_CHAR_NGRAM_SIZES = (3, 4, 5)
+# Above this many texts `aembed` hashes in a thread so the event loop keeps serving.
+_INLINE_EMBED_LIMIT = 32
+
+
+@lru_cache(maxsize=262_144)
+def _slot(feature: str, dimension: int) -> tuple[int, float]:
+    # blake2b, not hash(): vectors must be identical across processes and restarts.
+    value = int.from_bytes(hashlib.blake2b(feature.encode(), digest_size=8).digest(), "little")
+    return value % dimension, (1.0 if value >> 63 else -1.0)
+
+
+@lru_cache(maxsize=65_536)
+def _word_features(word: str, dimension: int) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    """Slots and signed weights of a word's unigram and its character n-grams."""
+    if word in ALL_STOPWORDS:
+        index, sign = _slot(f"w:{word}", dimension)
+        return (index,), (sign * _STOPWORD_WEIGHT,)
+    indices: list[int] = []
+    weights: list[float] = []
+    index, sign = _slot(f"w:{word}", dimension)
+    indices.append(index)
+    weights.append(sign * _UNIGRAM_WEIGHT)
+    if len(word) >= 3:
+        padded = f"<{word}>"
+        for size in _CHAR_NGRAM_SIZES:
+            for start in range(len(padded) - size + 1):
+                index, sign = _slot(f"c:{padded[start : start + size]}", dimension)
+                indices.append(index)
+                weights.append(sign * _CHAR_NGRAM_WEIGHT)
+    return tuple(indices), tuple(weights)
+
+
+class LocalEmbedder:
+    """Feature hashing of word unigrams, bigrams of meaningful words and character 3-5-grams.
+
+    Vectors are L2-normalised, so a dot product is the cosine; an empty text gives a zero vector.
+    """
+
+    name = "local"
+
+    def __init__(self, dimension: int | None = None) -> None:
+        self.dimension = int(dimension or settings.LOCAL_EMBEDDING_DIMENSION)
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        """Embed texts (sync)."""
+        return self.embed_matrix(texts).tolist()
+
+    async def aembed(self, texts: list[str]) -> list[list[float]]:
+        """Embed texts (async); large batches are hashed in a worker thread."""
+        if len(texts) > _INLINE_EMBED_LIMIT:
+            return await asyncio.to_thread(self.embed, texts)
+        return self.embed(texts)
+
+    def embed_matrix(self, texts: Iterable[str]) -> np.ndarray:
+        """Embed texts into a float32 matrix of shape (len(texts), dimension)."""
+        rows = [self._vector(text) for text in texts]
+        if not rows:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.vstack(rows)
+
+    def _vector(self, text: str) -> np.ndarray:
+        tokens = words(text)
+        indices: list[int] = []
+        weights: list[float] = []
+        for token in tokens:
+            word_indices, word_weights = _word_features(token, self.dimension)
+            indices.extend(word_indices)
+            weights.extend(word_weights)
+        meaningful = [token for token in tokens if token not in ALL_STOPWORDS]
+        for first, second in itertools.pairwise(meaningful):
+            index, sign = _slot(f"b:{first} {second}", self.dimension)
+            indices.append(index)
+            weights.append(sign * _BIGRAM_WEIGHT)
+        vector = np.bincount(indices, weights=weights, minlength=self.dimension).astype(np.float32)
+        norm = float(np.linalg.norm(vector))
+        return vector / norm if norm > 0 else vector
+
+
+# --- chat ------------------------------------------------------------------------------------
+
+NOT_FOUND = {
+    "da": "Det kunne jeg desværre ikke finde i vores vidensbase.",
+    "en": "I could not find that in our knowledge base.",
+    "sv": "Det kunde jag tyvärr inte hitta i vår kunskapsbas.",
+    "de": "Das konnte ich leider nicht in unserer Wissensdatenbank finden.",
+    "no": "Det fant jeg dessverre ikke i kunnskapsbasen vår.",
+}
+
+# Questions about prices or durations are answered by sentences with amounts or time spans.
+_PRICE_QUESTION = re.compile(
+    r"\b(koster|pris|priser|prisen|cost|costs|price|prices|how much|kostar|priset|kostet|kosten|preis"
+    r"|gebühr)\b",
+    re.IGNORECASE,
+)
+_PRICE_FACT = re.compile(r"\d[\d.,]*\s*(?:kr\b|kr\.|dkk|sek|nok|eur|€|\$)|(?:€|\$)\s*\d", re.IGNORECASE)
+_DURATION_QUESTION = re.compile(
+    r"\b(how long|how many days|when|hvor længe|hvornår|hur länge|när|wie lange|wann|hvor lenge|når)\b",
+    re.IGNORECASE,
+)
+_DURATION_FACT = re.compile(
+    r"\d+(?:\s*-\s*\d+)?\s*(?:days?|weeks?|months?|years?|hours?|dage|hverdage|uger|måneder|år|timer|"
+    r"dagar|veckor|månader|timmar|tage|wochen|monate|jahre|stunden|dager|uker|måneder|timer)\b",
+    re.IGNORECASE,
+)
+_CUE_BONUS = 0.15
+# A sentence must share a meaningful word with the question, or be this similar, to count.
+_MIN_COSINE_WITHOUT_OVERLAP = 0.3
+_MIN_SCORE = 0.2
+# Sentences this close to the best one are good enough to include.
+_GOOD_FRACTION = 0.7
+_MAX_SENTENCES = 3
+_ANSWER_WORD_RE = re.compile(r"\S+\s*")
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    text: str
+    order: tuple[int, int]
+    score: float
+    language: str | None
+
+
+class LocalChatProvider:
+    """Extractive answers from the retrieved context, streamed word by word."""
+
+    name = "local"
+
+    def __init__(self, embedder: LocalEmbedder | None = None) -> None:
+        self.embedder = embedder or LocalEmbedder()
+
+    def stream_chat(self, request: ChatRequest) -> ChatStream:
+        """Stream the best 1-3 context sentences, or a "not found" line in the request's language."""
+        return ChatStream(self._answer(request))
+
+    async def _answer(self, request: ChatRequest) -> AsyncGenerator[str | Usage, None]:
+        text = self.answer_text(request)
+        deltas = _ANSWER_WORD_RE.findall(text)
+        for delta in deltas:
+            yield delta
+        yield Usage(prompt_tokens=_prompt_words(request), completion_tokens=len(deltas))
+
+    def answer_text(self, request: ChatRequest) -> str:
+        """The whole answer the stream will send."""
+        language = normalise_language(request.language)
+        chosen = self._choose(request.question, [chunk.text for chunk in request.context], language)
+        if not chosen:
+            return NOT_FOUND.get(language, NOT_FOUND["en"])
+        return " ".join(candidate.text for candidate in chosen)
+
+    def _choose(self, question: str, texts: list[str], language: str) -> list[_Candidate]:
+        units: list[tuple[str, tuple[int, int]]] = []
+        seen: set[str] = set()
+        for chunk_number, text in enumerate(texts):
+            for position, unit in enumerate(passages(text)):
+                key = " ".join(words(unit))
+                if key and key not in seen:
+                    seen.add(key)
+                    units.append((unit, (chunk_number, position)))
+        question_stems = {_stem(word) for word in content_words(question)}
+        if not units or not question_stems:
+            return []
+
+        matrix = self.embedder.embed_matrix([question] + [unit for unit, _ in units])
+        cosines = matrix[1:] @ matrix[0]
+        unit_stems = [{_stem(word) for word in words(unit)} for unit, _ in units]
+        # Weigh question words by how rare they are in this context: in a wine shop's texts
+        # "wine" says little, "lamb" says a lot.
+        weights = {
+            stem: math.log(1 + len(units) / (1 + sum(stem in stems for stems in unit_stems)))
+            for stem in question_stems
+        }
+        total_weight = sum(weights.values())
+        price_question = bool(_PRICE_QUESTION.search(question))
+        duration_question = bool(_DURATION_QUESTION.search(question))
+        candidates: list[_Candidate] = []
+        for (unit, order), stems, cosine in zip(units, unit_stems, cosines.tolist(), strict=True):
+            overlap = sum(weights[stem] for stem in question_stems & stems) / total_weight
+            if overlap == 0 and cosine < _MIN_COSINE_WITHOUT_OVERLAP:
+                continue
+            score = cosine + overlap
+            if price_question and _PRICE_FACT.search(unit):
+                score += _CUE_BONUS
+            if duration_question and _DURATION_FACT.search(unit):
+                score += _CUE_BONUS
+            if score >= _MIN_SCORE:
+                candidates.append(_Candidate(unit, order, score, guess_language(unit)))
+        if not candidates:
+            return []
+
+        best = max(candidate.score for candidate in candidates)
+        good = [candidate for candidate in candidates if candidate.score >= best * _GOOD_FRACTION]
+        in_language = [candidate for candidate in good if candidate.language == language]
+        if in_language:
+            # Shops often keep the same facts in two languages; answer in the asker's.
+            good = in_language
+        top = sorted(good, key=lambda candidate: -candidate.score)[:_MAX_SENTENCES]
+        return sorted(top, key=lambda candidate: candidate.order)
+
+    async def complete_json(self, *, system: str, user: str, max_attempts: int = 2) -> dict[str, Any]:
+        """Not available locally: callers fall back to their own rules."""
+        raise ProviderError(
+            PROVIDER_NOT_SUPPORTED, "The local AI provider cannot extract JSON.", retryable=False
+        )
+
+    async def describe_image(self, *, image: bytes, mime_type: str, prompt: str, language: str) -> str:
+        """Describe format, size, dominant colours and brightness of the image."""
+        return imagefacts.describe(image, normalise_language(language))
+
+
+def _stem(word: str) -> str:
+    # A five-letter prefix is a crude stem that works across our languages: bottle/bottles,
+    # levering/leverer, return/returned.
+    return word[:5]
+
+
+def _prompt_words(request: ChatRequest) -> int:
+    count = 0
+    for message in request.messages:
+        content = message.get("content")
+        if isinstance(content, str):
+            count += len(content.split())
+        elif isinstance(content, list):
+            for part in content:
+                if isinstance(part, dict) and isinstance(part.get("text"), str):
+                    count += len(part["text"].split())
+    return count or len(request.question.split())

@@ -1,0 +1,352 @@
+"""OpenAI (or any OpenAI-compatible server) behind the provider interface.
+
+Chat (streamed), JSON mode, vision and embeddings; the shared SDK clients and the error mapping
+live in `chatplatform.ai.openai_client`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import httpx2
+import openai
+import orjson
+from django.conf import settings
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+from tenacity import wait_random_exponential as _wait_random_exponential
+
+from chatplatform.ai.base import (
+    PROVIDER_BAD_RESPONSE,
+    PROVIDER_STREAM_INTERRUPTED,
+    PROVIDER_TIMEOUT,
+    ChatRequest,
+    ChatStream,
+    ProviderError,
+    Usage,
+)
+from chatplatform.ai.openai_client import TRANSPORT_ERRORS, clients, error_from_sdk, error_kind
+
+EMBEDDING_BATCH_SIZE = 256
+_NATIVE_EMBEDDING_DIMENSIONS = {
+    "text-embedding-3-small": 1536,
+    "text-embedding-3-large": 3072,
+    "text-embedding-ada-002": 1536,
+}
+_VISION_ATTEMPTS = 3
+_VISION_MAX_TOKENS = 400
+# After [DONE] the rest of the body is only the chunked-encoding terminator; reading it keeps the
+# connection reusable, but a server that never ends the body must not hold the answer open.
+_DRAIN_SECONDS = 1.0
+_LANGUAGE_NAMES = {
+    "da": "Danish",
+    "en": "English",
+    "sv": "Swedish",
+    "de": "German",
+    "nb": "Norwegian",
+    "no": "Norwegian",
+    "fi": "Finnish",
+    "nl": "Dutch",
+    "fr": "French",
+    "es": "Spanish",
+    "it": "Italian",
+}
+
+
+# --- chat ------------------------------------------------------------------------------------
+
+
+class OpenAIChatProvider:
+    """Chat, JSON extraction and vision through the OpenAI chat completions API."""
+
+    name = "openai"
+
+    def stream_chat(self, request: ChatRequest) -> ChatStream:
+        """Stream an answer to `request.messages`; usage arrives with the last chunk."""
+        params: dict[str, Any] = {
+            "model": request.model or settings.OPENAI_CHAT_MODEL,
+            "messages": request.messages,
+            # `max_tokens` rather than `max_completion_tokens`: every OpenAI-compatible server
+            # understands it, and the chat models we use accept it.
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        return ChatStream(self._stream(params))
+
+    async def _stream(self, params: dict[str, Any]) -> AsyncGenerator[str | Usage, None]:
+        # The raw response keeps the SDK's auth, retries (before the first byte) and status
+        # errors, but skips building a pydantic model per chunk: we only need the content delta
+        # and the usage, which orjson gets from the SSE lines directly.
+        done = False
+        finished = False
+        try:
+            client = clients.async_client()
+            async with client.chat.completions.with_streaming_response.create(**params) as response:
+                chunks = response.http_response.aiter_bytes()
+                pending = b""
+                data: list[bytes] = []
+                # Deltas parsed from one network read are yielded as one piece: tokens that
+                # arrived together become one event downstream instead of one event each.
+                batch: list[str] = []
+                async for raw in chunks:
+                    lines = (pending + raw).split(b"\n") if pending else raw.split(b"\n")
+                    pending = lines.pop()
+                    for line in lines:
+                        if line.endswith(b"\r"):
+                            line = line[:-1]
+                        if line.startswith(b"data:"):
+                            data.append(line[6:] if line[5:6] == b" " else line[5:])
+                            continue
+                        # A blank line ends an event; comments and other fields are not used by
+                        # chat completions.
+                        if line or not data:
+                            continue
+                        payload = data[0] if len(data) == 1 else b"\n".join(data)
+                        data = []
+                        if payload == b"[DONE]":
+                            done = True
+                            break
+                        event = _load_event(payload)
+                        choices = event.get("choices")
+                        if choices:
+                            choice = choices[0]
+                            delta = choice.get("delta")
+                            if delta:
+                                content = delta.get("content")
+                                if content:
+                                    batch.append(content)
+                            if choice.get("finish_reason"):
+                                finished = True
+                        usage = event.get("usage")
+                        if usage:
+                            yield Usage(
+                                prompt_tokens=int(usage.get("prompt_tokens") or 0),
+                                completion_tokens=int(usage.get("completion_tokens") or 0),
+                            )
+                        elif event.get("error"):
+                            if batch:
+                                yield "".join(batch)
+                                batch = []
+                            kind = error_kind(event)
+                            raise ProviderError(
+                                PROVIDER_STREAM_INTERRUPTED,
+                                "The AI provider reported an error mid-answer"
+                                + (f" ({kind})." if kind else "."),
+                            )
+                    if batch:
+                        yield batch[0] if len(batch) == 1 else "".join(batch)
+                        batch = []
+                    if done:
+                        break
+                if done:
+                    with contextlib.suppress(Exception):
+                        async with asyncio.timeout(_DRAIN_SECONDS):
+                            async for _ in chunks:
+                                pass
+                elif not finished:
+                    raise ProviderError(
+                        PROVIDER_STREAM_INTERRUPTED, "The AI provider ended the answer before finishing it."
+                    )
+        except ProviderError:
+            raise
+        except openai.OpenAIError as exc:
+            raise error_from_sdk(exc) from exc
+        except httpx2.TimeoutException as exc:
+            raise ProviderError(PROVIDER_TIMEOUT, "The AI provider stopped sending the answer.") from exc
+        except (AttributeError, TypeError) as exc:
+            # A chunk of an "OpenAI-compatible" server with another shape than the API's.
+            raise ProviderError(
+                PROVIDER_BAD_RESPONSE, "The AI provider sent an unexpected stream chunk."
+            ) from exc
+        except TRANSPORT_ERRORS as exc:
+            raise ProviderError(
+                PROVIDER_STREAM_INTERRUPTED, "The connection to the AI provider broke mid-answer."
+            ) from exc
+
+    async def complete_json(self, *, system: str, user: str, max_attempts: int = 2) -> dict[str, Any]:
+        """Ask for one JSON object in JSON mode; re-ask after an invalid reply.
+
+        Raises `provider_bad_response` when no attempt gave a JSON object.
+        """
+        if "json" not in f"{system} {user}".lower():
+            # JSON mode is refused unless the conversation itself asks for JSON.
+            system = f"{system}\n\nAnswer with one JSON object."
+        messages: list[dict[str, Any]] = [
+            {"role": "system", "content": system},
+            {"role": "user", "content": user},
+        ]
+        client = clients.async_client()
+        for _ in range(max(1, max_attempts)):
+            try:
+                completion = await client.chat.completions.create(
+                    model=settings.OPENAI_CHAT_MODEL,
+                    messages=messages,  # type: ignore[arg-type]
+                    response_format={"type": "json_object"},
+                    temperature=0,
+                )
+            except openai.OpenAIError as exc:
+                raise error_from_sdk(exc) from exc
+            content = completion.choices[0].message.content if completion.choices else None
+            parsed = _json_object(content)
+            if parsed is not None:
+                return parsed
+            messages = [
+                *messages,
+                {"role": "assistant", "content": content or ""},
+                {"role": "user", "content": "That was not a valid JSON object. Answer with only the object."},
+            ]
+        raise ProviderError(
+            PROVIDER_BAD_RESPONSE, "The AI provider did not return a valid JSON object.", retryable=False
+        )
+
+    async def describe_image(self, *, image: bytes, mime_type: str, prompt: str, language: str) -> str:
+        """Describe an image with the vision model, retrying transient failures."""
+        language_name = _LANGUAGE_NAMES.get(language.split("-")[0].lower(), language)
+        url = f"data:{mime_type};base64,{base64.b64encode(image).decode('ascii')}"
+        messages = [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": f"{prompt}\n\nAnswer in {language_name}."},
+                    {"type": "image_url", "image_url": {"url": url}},
+                ],
+            }
+        ]
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(_VISION_ATTEMPTS),
+            wait=_vision_backoff,
+            retry=retry_if_exception(lambda exc: isinstance(exc, ProviderError) and exc.retryable),
+            reraise=True,
+        )
+        return await retrying(self._describe_once, messages)
+
+    async def _describe_once(self, messages: list[dict[str, Any]]) -> str:
+        # tenacity is the only retry layer here, so that "3 attempts" means 3 requests.
+        client = clients.async_client().with_options(max_retries=0)
+        try:
+            completion = await client.chat.completions.create(
+                model=settings.OPENAI_VISION_MODEL,
+                messages=messages,  # type: ignore[arg-type]
+                max_tokens=_VISION_MAX_TOKENS,
+            )
+        except openai.OpenAIError as exc:
+            raise error_from_sdk(exc) from exc
+        content = completion.choices[0].message.content if completion.choices else None
+        if not content or not content.strip():
+            raise ProviderError(PROVIDER_BAD_RESPONSE, "The AI provider returned an empty description.")
+        return content.strip()
+
+
+_full_jitter = _wait_random_exponential(multiplier=0.5, max=8)
+
+
+def _vision_backoff(retry_state: RetryCallState) -> float:
+    """Exponential backoff with full jitter, but never shorter than the provider's Retry-After."""
+    delay = _full_jitter(retry_state)
+    exc = retry_state.outcome.exception() if retry_state.outcome else None
+    if isinstance(exc, ProviderError) and exc.retry_after:
+        delay = max(delay, min(exc.retry_after, 30.0))
+    return delay
+
+
+def _load_event(payload: bytes) -> dict[str, Any]:
+    try:
+        event = orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        raise ProviderError(
+            PROVIDER_BAD_RESPONSE, "The AI provider sent an unreadable stream chunk."
+        ) from exc
+    if not isinstance(event, dict):
+        raise ProviderError(PROVIDER_BAD_RESPONSE, "The AI provider sent an unexpected stream chunk.")
+    return event
+
+
+def _json_object(content: str | None) -> dict[str, Any] | None:
+    if not content:
+        return None
+    try:
+        value = orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+# --- embeddings ------------------------------------------------------------------------------
+
+
+class OpenAIEmbedder:
+    """Embeddings through the OpenAI embeddings API, batched, in input order."""
+
+    name = "openai"
+
+    def __init__(
+        self,
+        *,
+        model: str | None = None,
+        dimensions: int | None = None,
+        batch_size: int = EMBEDDING_BATCH_SIZE,
+    ) -> None:
+        self.model = model or settings.OPENAI_EMBEDDING_MODEL
+        # Only send `dimensions` when configured: older models and some compatible servers
+        # reject the parameter.
+        self._requested_dimensions = dimensions or settings.OPENAI_EMBEDDING_DIMENSIONS or None
+        self.dimension = self._requested_dimensions or _NATIVE_EMBEDDING_DIMENSIONS.get(self.model, 1536)
+        self.batch_size = batch_size
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        """Embed texts with the sync client (Celery workers)."""
+        client = clients.sync_client()
+        vectors: list[list[float]] = []
+        for batch in self._batches(texts):
+            try:
+                response = client.embeddings.create(**self._params(batch))
+            except openai.OpenAIError as exc:
+                raise error_from_sdk(exc) from exc
+            vectors.extend(self._in_order(response, len(batch)))
+        return vectors
+
+    async def aembed(self, texts: list[str]) -> list[list[float]]:
+        """Embed texts with the shared async client."""
+        client = clients.async_client()
+        vectors: list[list[float]] = []
+        for batch in self._batches(texts):
+            try:
+                response = await client.embeddings.create(**self._params(batch))
+            except openai.OpenAIError as exc:
+                raise error_from_sdk(exc) from exc
+            vectors.extend(self._in_order(response, len(batch)))
+        return vectors
+
+    def _batches(self, texts: list[str]) -> list[list[str]]:
+        # The API rejects empty strings; a blank text still needs its place in the output.
+        cleaned = [text if text.strip() else " " for text in texts]
+        return [cleaned[i : i + self.batch_size] for i in range(0, len(cleaned), self.batch_size)]
+
+    def _params(self, batch: list[str]) -> dict[str, Any]:
+        params: dict[str, Any] = {"model": self.model, "input": batch}
+        if self._requested_dimensions:
+            params["dimensions"] = self._requested_dimensions
+        return params
+
+    def _in_order(self, response: Any, expected: int) -> list[list[float]]:
+        vectors: list[list[float] | None] = [None] * expected
+        for item in response.data:
+            if not 0 <= item.index < expected:
+                raise ProviderError(
+                    PROVIDER_BAD_RESPONSE, "The AI provider returned an unknown embedding index."
+                )
+            vectors[item.index] = list(item.embedding)
+        if any(vector is None for vector in vectors):
+            raise ProviderError(PROVIDER_BAD_RESPONSE, "The AI provider returned too few embeddings.")
+        if any(len(vector) != self.dimension for vector in vectors):  # type: ignore[arg-type]
+            raise ProviderError(
+                PROVIDER_BAD_RESPONSE,
+                f"The embeddings do not have {self.dimension} dimensions; set OPENAI_EMBEDDING_DIMENSIONS.",
+                retryable=False,
+            )
+        return vectors  # type: ignore[return-value]
