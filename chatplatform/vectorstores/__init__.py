@@ -1,0 +1,1 @@
+"""Vector stores: `base` holds the interface, `pinecone` and `local` implement it."""
