@@ -1,10 +1,10 @@
 """The Celery app, configured from Django settings (the `CELERY_` namespace).
 
 Queues: `chat` for work that follows an answer (analysis, metrics, context chunks), `ingestion`
-for knowledge-base and document processing, `maintenance` for scheduled housekeeping. Each task
-names its queue in its decorator (`@shared_task(queue="chat")`). Tasks are idempotent and take
-ids, so late acknowledgement with rejection on a lost worker is safe: a task interrupted by a
-crash runs again instead of being lost.
+for knowledge-base and document processing, `maintenance` for scheduled housekeeping; the
+routes below send each task module to its queue. Tasks are idempotent and take ids, so late
+acknowledgement with rejection on a lost worker is safe: a task interrupted by a crash runs again
+instead of being lost.
 """
 
 import os
@@ -17,6 +17,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatplatform.settings")
 app = Celery("chatplatform")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = [Queue(name) for name in ("chat", "ingestion", "maintenance")]
+app.conf.task_routes = {
+    "conversations.chat_tasks.*": {"queue": "chat"},
+    "conversations.knowledge.tasks.*": {"queue": "ingestion"},
+}
 app.conf.task_default_retry_delay = 5
 app.autodiscover_tasks()
 

@@ -1,3 +1,5 @@
 """Websocket routes of every app, mounted by `chatplatform.asgi`."""
 
-websocket_urlpatterns: list = []
+from conversations.routing import websocket_urlpatterns as conversation_routes
+
+websocket_urlpatterns = [*conversation_routes]

@@ -207,6 +207,13 @@ if AI_PROVIDER not in {"openai", "local"}:
 PINECONE_CONTROLLER_HOST = env("PINECONE_CONTROLLER_HOST", default="") or None
 PINECONE_TIMEOUT_SECONDS = env.float("PINECONE_TIMEOUT_SECONDS", default=10.0)
 
+# --- Knowledge base ------------------------------------------------------------------------
+# Largest document staff or integrations may upload.
+KB_MAX_UPLOAD_BYTES = env.int("KB_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
+# Passages of about this many tokens (cl100k), each repeating the end of the one before it.
+KB_CHUNK_TOKENS = env.int("KB_CHUNK_TOKENS", default=300)
+KB_CHUNK_OVERLAP_TOKENS = env.int("KB_CHUNK_OVERLAP_TOKENS", default=50)
+
 # --- HTTP, static and media ------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -271,3 +278,9 @@ LOGGING = {
 # The staff account `manage.py ensure_admin` creates on first run (make run).
 SUPERUSER_USERNAME = env("DJANGO_SUPERUSER_USERNAME", default="admin")
 SUPERUSER_PASSWORD = env("DJANGO_SUPERUSER_PASSWORD", default="")
+
+# --- Chat limits -----------------------------------------------------------------------------
+CHAT_MAX_FRAME_BYTES = env.int("CHAT_MAX_FRAME_BYTES", default=16384)
+CHAT_MAX_MESSAGE_CHARS = env.int("CHAT_MAX_MESSAGE_CHARS", default=2000)
+CHAT_MESSAGES_PER_MINUTE_PER_CONNECTION = env.int("CHAT_MESSAGES_PER_MINUTE_PER_CONNECTION", default=20)
+CHAT_MESSAGES_PER_MINUTE_PER_IP = env.int("CHAT_MESSAGES_PER_MINUTE_PER_IP", default=60)

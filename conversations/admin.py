@@ -1,10 +1,22 @@
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
 from chatplatform.admin_forms import LinesField, SecretFormMixin, SecretReplaceField, secret_hint
-from conversations.models import ChatbotAPIKey, ChatbotSettings
+from conversations.flows import chatbot_flows_ensure
+from conversations.knowledge import admin as knowledge_admin  # noqa: F401
+from conversations.models import (
+    ChatbotAPIKey,
+    ChatbotSettings,
+    Conversation,
+    Flow,
+    Message,
+    PromptTemplate,
+    StreamingSession,
+)
+from conversations.prompts import ALLOWED_PLACEHOLDERS, DEFAULT_TEMPLATES
 from conversations.services import chatbot_pinecone_check
 
 # Keys must belong to a chatbot; the library's generic key model has no place here.
@@ -29,9 +41,32 @@ class ChatbotSettingsForm(SecretFormMixin):
         exclude = ["pinecone_api_key"]
 
 
+class FlowForm(forms.ModelForm):
+    example_questions = LinesField(required=False, help_text="One example question per line.")
+
+    class Meta:
+        model = Flow
+        fields = ["name", "title", "description", "example_questions", "is_enabled"]
+
+
+class FlowInline(admin.StackedInline):
+    model = Flow
+    form = FlowForm
+    extra = 0
+    max_num = len(Flow.Name)
+    can_delete = False
+    readonly_fields = ["name", "index"]
+    fields = ["name", "index", "title", "description", "example_questions", "is_enabled"]
+
+    @admin.display(description="Knowledge-base index")
+    def index(self, obj: Flow) -> str:
+        return obj.index_name or "not configured (the router skips this flow)"
+
+
 @admin.register(ChatbotSettings)
 class ChatbotSettingsAdmin(admin.ModelAdmin):
     form = ChatbotSettingsForm
+    inlines = [FlowInline]
     list_display = ["chatbot_id", "name", "language", "is_active", "vector_store", "updated_at"]
     list_filter = ["is_active", "language"]
     search_fields = ["chatbot_id", "name"]
@@ -50,6 +85,18 @@ class ChatbotSettingsAdmin(admin.ModelAdmin):
                     "topics",
                     "system_prompt",
                     "replace_exclamation_marks",
+                ]
+            },
+        ),
+        (
+            "Answers",
+            {
+                "fields": [
+                    "router_mode",
+                    "retrieval_top_k",
+                    "retrieval_min_score",
+                    "history_token_budget",
+                    "max_answer_tokens",
                 ]
             },
         ),
@@ -75,6 +122,10 @@ class ChatbotSettingsAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         # The id is part of URLs and integrations; it is set once.
         return [*self.readonly_fields, "chatbot_id"] if obj else self.readonly_fields
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        chatbot_flows_ensure(chatbot=form.instance)
 
     @admin.display(description="Pinecone API key")
     def pinecone_api_key_hint(self, obj: ChatbotSettings) -> str:
@@ -103,3 +154,77 @@ class ChatbotAPIKeyAdmin(APIKeyModelAdmin):
         fields = super().get_readonly_fields(request, obj)
         # A key never moves to another chatbot.
         return (*fields, "chatbot") if obj else fields
+
+
+@admin.register(PromptTemplate)
+class PromptTemplateAdmin(admin.ModelAdmin):
+    list_display = ["chatbot", "purpose", "flow", "updated_at"]
+    list_filter = ["purpose", "chatbot"]
+    search_fields = ["chatbot__chatbot_id", "template"]
+    autocomplete_fields = ["chatbot"]
+    readonly_fields = ["default_template", "placeholders"]
+    fields = ["chatbot", "purpose", "flow", "template", "placeholders", "default_template"]
+
+    @admin.display(description="Allowed placeholders")
+    def placeholders(self, obj: PromptTemplate) -> str:
+        return "; ".join(
+            f"{purpose}: {', '.join('{' + name + '}' for name in sorted(names))}"
+            for purpose, names in ALLOWED_PLACEHOLDERS.items()
+        )
+
+    @admin.display(description="Shipped default")
+    def default_template(self, obj: PromptTemplate) -> str:
+        return DEFAULT_TEMPLATES.get(obj.purpose, "") if obj.pk else "(shown after choosing a purpose)"
+
+
+class MessageInline(admin.TabularInline):
+    model = Message
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "role", "text", "flow", "route_reason", "status", "error_code", "sources"]
+    readonly_fields = fields
+    ordering = ["created_at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Conversation)
+class ConversationAdmin(admin.ModelAdmin):
+    list_display = ["id", "chatbot", "created_at", "updated_at", "message_count"]
+    list_filter = ["chatbot"]
+    date_hierarchy = "created_at"
+    readonly_fields = ["id", "chatbot", "origin", "created_at", "updated_at"]
+    exclude = ["token_hash"]
+    inlines = [MessageInline]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("chatbot")
+            .annotate(messages_total=models.Count("messages"))
+        )
+
+    @admin.display(description="Messages", ordering="messages_total")
+    def message_count(self, obj) -> int:
+        return obj.messages_total
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(StreamingSession)
+class StreamingSessionAdmin(admin.ModelAdmin):
+    list_display = ["message_id", "status", "token_count", "event_count", "ttft_ms", "started_at", "ended_at"]
+    list_filter = ["status"]
+    readonly_fields = [f.name for f in StreamingSession._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

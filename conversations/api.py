@@ -24,6 +24,9 @@ class ChatbotDetailApi(APIView):
         vector_store = serializers.SerializerMethodField()
         updated_at = serializers.DateTimeField()
 
+        class Meta:
+            ref_name = "Chatbot"
+
         def get_vector_store(self, chatbot) -> str:
             return "pinecone" if chatbot.uses_pinecone else "local"
 

@@ -6,4 +6,7 @@ class ConversationsConfig(AppConfig):
     name = "conversations"
 
     def ready(self) -> None:
-        from conversations import schema  # noqa: F401  (registers the OpenAPI auth scheme)
+        from conversations import (  # noqa: F401  (registration on import)
+            schema,
+            signals,
+        )

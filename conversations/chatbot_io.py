@@ -16,6 +16,7 @@ from typing import Any, Literal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from conversations.flows import chatbot_flows_ensure
 from conversations.models import ChatbotSettings
 
 SEED_COLUMNS = [
@@ -258,6 +259,8 @@ def chatbots_import(*, rows: list[tuple[int, dict[str, Any]]], dry_run: bool = F
         for chatbot, change in planned:
             if change.action != "unchanged":
                 chatbot.save()
+            if change.action == "create":
+                chatbot_flows_ensure(chatbot=chatbot)
     report.written = True
     return report
 

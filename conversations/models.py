@@ -1,4 +1,7 @@
-from django.core.validators import RegexValidator
+import uuid
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from rest_framework_api_key.models import AbstractAPIKey
 
@@ -44,6 +47,24 @@ class ChatbotSettings(models.Model):
         default=False, help_text="Replace '!' with '.' in answers."
     )
 
+    class RouterMode(models.TextChoices):
+        LOCAL = "local", "Local (similarity to flow descriptions and examples)"
+        LLM = "llm", "LLM (falls back to local on any error)"
+
+    router_mode = models.CharField(max_length=8, choices=RouterMode.choices, default=RouterMode.LOCAL)
+    retrieval_top_k = models.PositiveSmallIntegerField(
+        default=4, validators=[MinValueValidator(1), MaxValueValidator(20)], help_text="Chunks per answer."
+    )
+    retrieval_min_score = models.FloatField(
+        default=0.1,
+        validators=[MinValueValidator(-1.0), MaxValueValidator(1.0)],
+        help_text="Chunks scoring below this similarity are not used.",
+    )
+    history_token_budget = models.PositiveIntegerField(
+        default=1500, help_text="Tokens of earlier conversation sent with each question."
+    )
+    max_answer_tokens = models.PositiveIntegerField(default=600, validators=[MaxValueValidator(4000)])
+
     pinecone_api_key = EncryptedTextField(blank=True)
     knowledgebase_index_endpoint = models.CharField(
         max_length=45, blank=True, validators=[index_name_validator]
@@ -84,3 +105,213 @@ class ChatbotAPIKey(AbstractAPIKey):
     class Meta(AbstractAPIKey.Meta):
         verbose_name = "integration API key"
         verbose_name_plural = "integration API keys"
+
+
+class Flow(models.Model):
+    """One of a chatbot's five flows; the router picks one per message."""
+
+    class Name(models.TextChoices):
+        DEFAULT = "default", "General"
+        FLOW2 = "flow2", "Flow 2"
+        FLOW3 = "flow3", "Flow 3"
+        FLOW4 = "flow4", "Flow 4"
+        APIFLOW = "apiflow", "Order tracking"
+
+    chatbot = models.ForeignKey(ChatbotSettings, on_delete=models.CASCADE, related_name="flows")
+    name = models.CharField(max_length=16, choices=Name.choices)
+    title = models.CharField(max_length=80, blank=True)
+    description = models.TextField(blank=True, help_text="What this flow answers; the router reads it.")
+    example_questions = models.JSONField(default=list, blank=True)
+    is_enabled = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["chatbot", "name"], name="flow_unique_per_chatbot")]
+        ordering = ["chatbot", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.chatbot.chatbot_id}/{self.name}"
+
+    @property
+    def index_name(self) -> str:
+        return getattr(self.chatbot, FLOW_INDEX_FIELDS[self.name])
+
+
+class PromptTemplate(models.Model):
+    """A staff-edited prompt; without one, the shipped default of its purpose is used."""
+
+    class Purpose(models.TextChoices):
+        ANSWER = "answer", "Answer (system prompt of a flow)"
+        ROUTER = "router", "Flow router"
+        IMAGE_DESCRIPTION = "image_description", "Image description"
+        TOPIC_ANALYSIS = "topic_analysis", "Topic and score analysis"
+        ORDER_EXTRACTION = "order_extraction", "Order variable extraction"
+        ORDER_ANSWER = "order_answer", "Order answer"
+
+    chatbot = models.ForeignKey(ChatbotSettings, on_delete=models.CASCADE, related_name="prompt_templates")
+    purpose = models.CharField(max_length=32, choices=Purpose.choices)
+    flow = models.CharField(
+        max_length=16,
+        choices=Flow.Name.choices,
+        blank=True,
+        help_text="Only for answer prompts; empty: all flows.",
+    )
+    template = models.TextField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["chatbot", "purpose", "flow"], name="prompt_unique_per_purpose")
+        ]
+        ordering = ["chatbot", "purpose", "flow"]
+
+    def __str__(self) -> str:
+        suffix = f"/{self.flow}" if self.flow else ""
+        return f"{self.chatbot.chatbot_id}: {self.purpose}{suffix}"
+
+    def clean(self) -> None:
+        from conversations.prompts import prompt_template_validate
+
+        if self.flow and self.purpose != self.Purpose.ANSWER:
+            raise ValidationError({"flow": "Only answer prompts are set per flow."})
+        try:
+            prompt_template_validate(purpose=self.purpose, text=self.template)
+        except ValidationError as exc:
+            raise ValidationError({"template": exc.messages}) from None
+
+
+class KnowledgeDocument(models.Model):
+    """A document in one flow's knowledge-base index, chunked and embedded by a background task."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        PROCESSING = "processing"
+        READY = "ready"
+        FAILED = "failed"
+
+    chatbot = models.ForeignKey(ChatbotSettings, on_delete=models.CASCADE, related_name="documents")
+    flow = models.CharField(max_length=16, choices=Flow.Name.choices, default=Flow.Name.DEFAULT)
+    title = models.CharField(max_length=200)
+    file = models.FileField(upload_to="kb/%Y/%m/", max_length=300)
+    source_name = models.CharField(max_length=255, help_text="The uploaded file's name.")
+    content_type = models.CharField(max_length=100, blank=True)
+    size = models.PositiveIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    chunk_count = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    # Where its vectors live now, so re-ingestion and deletion find them after settings change.
+    indexed_in = models.CharField(max_length=45, blank=True)
+    indexed_chunks = models.PositiveIntegerField(default=0)
+    embedding_model = models.CharField(max_length=100, blank=True, help_text="Embedder of its vectors.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["chatbot", "flow", "title"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["chatbot", "flow", "source_name"], name="document_unique_per_flow"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Conversation(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    chatbot = models.ForeignKey(ChatbotSettings, on_delete=models.CASCADE, related_name="conversations")
+    # Only a hash of the visitor's resume token is stored.
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    origin = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.chatbot.chatbot_id} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class Message(models.Model):
+    class Role(models.TextChoices):
+        USER = "user"
+        ASSISTANT = "assistant"
+
+    class Status(models.TextChoices):
+        COMPLETED = "completed"
+        STREAMING = "streaming"
+        STOPPED = "stopped"
+        FAILED = "failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    text = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.COMPLETED)
+    reply_to = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="reply"
+    )
+    client_id = models.CharField(max_length=64, blank=True)
+    flow = models.CharField(max_length=16, blank=True)
+    route_reason = models.CharField(max_length=300, blank=True)
+    sources = models.JSONField(default=list, blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation", "client_id"],
+                condition=~models.Q(client_id=""),
+                name="message_client_id_unique_per_conversation",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role}: {self.text[:60]}"
+
+
+class StreamingSession(models.Model):
+    """How one answer's stream went: its status and size, for operations and analytics."""
+
+    class Status(models.TextChoices):
+        STREAMING = "streaming"
+        COMPLETED = "completed"
+        STOPPED = "stopped"
+        FAILED = "failed"
+
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="streaming_session")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.STREAMING)
+    token_count = models.PositiveIntegerField(default=0)
+    event_count = models.PositiveIntegerField(default=0)
+    ttft_ms = models.FloatField(null=True, blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.message_id} {self.status}"
+
+
+class ContextChunk(models.Model):
+    """A knowledge-base chunk that an answer was grounded in."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="context_chunks")
+    rank = models.PositiveSmallIntegerField()
+    vector_id = models.CharField(max_length=128)
+    index_name = models.CharField(max_length=45, blank=True)
+    source = models.CharField(max_length=255, blank=True)
+    score = models.FloatField()
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["message", "rank"]
+        constraints = [models.UniqueConstraint(fields=["message", "rank"], name="context_chunk_rank_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.source} ({self.score:.2f})"

@@ -25,3 +25,33 @@ def staff_client(client, django_user_model):
     user = django_user_model.objects.create_superuser(username="staff", password="staff-pass-123")
     client.force_login(user)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery():
+    # Tasks run inline in tests; the e2e process test runs a real worker instead.
+    from chatplatform.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager = False
+
+
+@pytest.fixture(autouse=True)
+def _fresh_providers(settings):
+    from chatplatform.ai import reset_providers
+
+    reset_providers()
+    yield
+    reset_providers()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_local_vectors():
+    # In-process matrices of the local vector store must not outlive a test's database.
+    from chatplatform.vectorstores.local import local_vector_cache_clear
+
+    local_vector_cache_clear()
+    yield
+    local_vector_cache_clear()

@@ -2,6 +2,7 @@ import re
 
 import pytest
 
+from conversations.flows import chatbot_flows_ensure
 from conversations.models import ChatbotAPIKey, ChatbotSettings
 from tests.conversations.factories import ChatbotFactory
 
@@ -9,6 +10,36 @@ pytestmark = pytest.mark.django_db
 
 SECRET = "pcsk_admin_0123456789_secret_zz"
 CHANGE_URL = "/admin/conversations/chatbotsettings/{}/change/"
+ANSWER_SETTINGS = {
+    "router_mode": "local",
+    "retrieval_top_k": "4",
+    "retrieval_min_score": "0.1",
+    "history_token_budget": "1500",
+    "max_answer_tokens": "600",
+}
+
+
+def flow_formset(chatbot: ChatbotSettings | None) -> dict:
+    """The management form of the flows inline, with each existing flow unchanged."""
+    flows = list(chatbot.flows.order_by("name")) if chatbot else []
+    data = {
+        "flows-TOTAL_FORMS": str(len(flows)),
+        "flows-INITIAL_FORMS": str(len(flows)),
+        "flows-MIN_NUM_FORMS": "0",
+        "flows-MAX_NUM_FORMS": "5",
+    }
+    for n, flow in enumerate(flows):
+        data.update(
+            {
+                f"flows-{n}-id": str(flow.pk),
+                f"flows-{n}-chatbot": str(chatbot.pk),
+                f"flows-{n}-title": flow.title,
+                f"flows-{n}-description": flow.description,
+                f"flows-{n}-example_questions": "\n".join(flow.example_questions),
+                f"flows-{n}-is_enabled": "on" if flow.is_enabled else "",
+            }
+        )
+    return data
 
 
 def form_data(chatbot: ChatbotSettings, **changes) -> dict:
@@ -25,6 +56,8 @@ def form_data(chatbot: ChatbotSettings, **changes) -> dict:
         "flow4_knowledgebase_index": "",
         "apiflow_knowledgebase_index": "",
         "new_pinecone_api_key": "",
+        **ANSWER_SETTINGS,
+        **flow_formset(chatbot),
     }
     data.update(changes)
     return data
@@ -46,6 +79,7 @@ def test_the_change_page_shows_a_masked_hint_and_never_the_secret(staff_client):
 
 def test_saving_without_a_new_key_keeps_the_stored_one(staff_client):
     chatbot = ChatbotFactory(pinecone_api_key=SECRET)
+    chatbot_flows_ensure(chatbot=chatbot)
 
     response = staff_client.post(CHANGE_URL.format(chatbot.pk), form_data(chatbot, name="Renamed"))
 
@@ -98,6 +132,8 @@ def test_staff_can_create_a_chatbot_with_a_key(staff_client):
             "allowed_origins": "https://new.example\n\nhttps://www.new.example",
             "topics": "Delivery\nReturns",
             "new_pinecone_api_key": "pcsk_created_key_7",
+            **ANSWER_SETTINGS,
+            **flow_formset(None),
         },
     )
 
@@ -105,6 +141,13 @@ def test_staff_can_create_a_chatbot_with_a_key(staff_client):
     chatbot = ChatbotSettings.objects.get(chatbot_id="new-shop")
     assert chatbot.allowed_origins == ["https://new.example", "https://www.new.example"]
     assert chatbot.pinecone_api_key == "pcsk_created_key_7"
+    assert sorted(chatbot.flows.values_list("name", flat=True)) == [
+        "apiflow",
+        "default",
+        "flow2",
+        "flow3",
+        "flow4",
+    ]
 
 
 def test_the_changelist_searches_and_filters(staff_client):
@@ -137,3 +180,64 @@ def test_creating_an_api_key_in_admin_shows_it_once_and_stores_a_hash(staff_clie
 
 def test_the_generic_library_key_model_is_not_in_admin(staff_client):
     assert staff_client.get("/admin/rest_framework_api_key/apikey/").status_code == 404
+
+
+@pytest.fixture
+def pinecone(pinecone_server, settings):
+    settings.PINECONE_CONTROLLER_HOST = pinecone_server.controller_host
+    settings.PINECONE_TIMEOUT_SECONDS = 2
+    return pinecone_server
+
+
+def run_pinecone_check(staff_client, *chatbots):
+    response = staff_client.post(
+        "/admin/conversations/chatbotsettings/",
+        {"action": "check_pinecone_connection", "_selected_action": [bot.pk for bot in chatbots]},
+        follow=True,
+    )
+    return [str(message) for message in response.context["messages"]]
+
+
+def test_the_pinecone_check_reports_ready_indexes(staff_client, pinecone):
+    pinecone.create_index("shop-ok-general", 8)
+    pinecone.create_index("shop-ok-products", 8)
+    chatbot = ChatbotFactory(chatbot_id="shop-ok", pinecone_api_key=pinecone.api_key)
+
+    messages = run_pinecone_check(staff_client, chatbot)
+
+    assert len(messages) == 1
+    assert messages[0].startswith("shop-ok: ")
+    assert "shop-ok-general: Ready" in messages[0]
+    assert pinecone.api_key not in messages[0]
+
+
+def test_the_pinecone_check_names_each_problem(staff_client, pinecone):
+    pinecone.create_index("shop-x-general", 8)
+    missing_index = ChatbotFactory(chatbot_id="shop-x", pinecone_api_key=pinecone.api_key)
+    wrong_key = ChatbotFactory(chatbot_id="shop-y", pinecone_api_key="pcsk_wrong_key_000000")
+    local = ChatbotFactory(chatbot_id="shop-z", pinecone_api_key="")
+
+    messages = " | ".join(run_pinecone_check(staff_client, missing_index, wrong_key, local))
+
+    assert "shop-x-products" in messages
+    assert "does not exist" in messages or "not found" in messages
+    assert "shop-y:" in messages
+    assert "rejected" in messages
+    assert "pcsk_wrong_key_000000" not in messages
+    assert "shop-z: no Pinecone API key is set; this chatbot uses the local vector store" in messages
+
+
+def test_staff_edit_a_flows_description_and_examples_inline(staff_client):
+    chatbot = ChatbotFactory()
+    chatbot_flows_ensure(chatbot=chatbot)
+    data = form_data(chatbot)
+    index = next(n for n in range(5) if data[f"flows-{n}-id"] == str(chatbot.flows.get(name="flow2").pk))
+    data[f"flows-{index}-description"] = "Red and white wines."
+    data[f"flows-{index}-example_questions"] = "Which red wine?\n\nWhich white wine?"
+
+    response = staff_client.post(CHANGE_URL.format(chatbot.pk), data)
+
+    assert response.status_code == 302
+    flow2 = chatbot.flows.get(name="flow2")
+    assert flow2.description == "Red and white wines."
+    assert flow2.example_questions == ["Which red wine?", "Which white wine?"]

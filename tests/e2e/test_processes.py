@@ -22,14 +22,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for(predicate, timeout: float, what: str):
+def wait_for(predicate, timeout: float, what: str, log: Path | None = None):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         result = predicate()
         if result:
             return result
         time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+    tail = log.read_text()[-3000:] if log else ""
+    raise AssertionError(f"timed out waiting for {what}\n{tail}")
 
 
 def ready(port: int):
@@ -73,7 +74,7 @@ def test_web_worker_and_beat_start_together_and_stop_on_ctrl_c(embedded_env, tmp
             start_new_session=True,
         )
     try:
-        body = wait_for(lambda: ready(port), 60, "web to answer /readyz")
+        body = wait_for(lambda: ready(port), 60, "web to answer /readyz", log)
         assert body["status"] == "ok"
         wait_for(lambda: "ready." in log.read_text(), 60, "the worker to be ready")
         wait_for(lambda: "beat: Starting" in log.read_text(), 60, "beat to start")

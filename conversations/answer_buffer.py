@@ -1,0 +1,218 @@
+"""Every event of an answer, kept for a few minutes so a reconnecting client can resume.
+
+The task that generates an answer publishes each event (already encoded as a JSON frame) to its
+`AnswerBuffer`. Websocket and SSE connections subscribe to it, from the start or after a given
+`seq`, and receive the frames as they come; the generation goes on when they go away.
+
+With `REDIS_URL` set, frames are also written to a Redis stream (`XADD` with ids `0-<n>`, in
+batches every few milliseconds, off the token path) so that a client that reconnects to another
+web process can replay them and follow the rest. Without Redis, the buffer lives in this process
+only, which is what a single local process needs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import orjson
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+Send = Callable[[str], Awaitable[None]]
+
+KEEP_SECONDS = 300
+FLUSH_INTERVAL = 0.02
+_REDIS_KEY = "chatplatform:answer:{}"
+
+
+def encode(event: dict) -> str:
+    return orjson.dumps(event).decode()
+
+
+class AnswerBuffer:
+    """The frames of one answer: token frames (index = seq - 1), then one final frame."""
+
+    def __init__(self, message_id: str, conversation_id=None) -> None:
+        self.message_id = message_id
+        self.conversation_id = conversation_id
+        self.start_frame: str | None = None
+        self.tokens: list[str] = []
+        self.final: str | None = None
+        self.finished_at: float | None = None
+        self._subscribers: list[Send] = []
+        self._redis_pending: list[tuple[int, str]] = []
+        self._redis_task: asyncio.Task | None = None
+        self.stop_requested = asyncio.Event()
+        # The provider stream being read, so that a stop can close it.
+        self.stream = None
+        self._token_prefix = f'{{"type":"token","message_id":"{message_id}","seq":'
+
+    # -- publishing (the answer task) --------------------------------------------------------
+
+    async def publish_start(self, frame: str) -> None:
+        self.start_frame = frame
+        self._to_redis(0, frame)
+        await self._fan_out(frame)
+
+    async def publish_token(self, text: str) -> int:
+        seq = len(self.tokens) + 1
+        frame = f'{self._token_prefix}{seq},"text":{orjson.dumps(text).decode()}}}'
+        self.tokens.append(frame)
+        self._to_redis(seq, frame)
+        await self._fan_out(frame)
+        return seq
+
+    async def publish_final(self, frame: str) -> None:
+        self.final = frame
+        self.finished_at = time.monotonic()
+        self._to_redis(len(self.tokens) + 1, frame)
+        await self._fan_out(frame)
+        self._subscribers.clear()
+        await self._flush_redis_now()
+
+    async def _fan_out(self, frame: str) -> None:
+        for send in tuple(self._subscribers):
+            try:
+                await send(frame)
+            except Exception:
+                self.unsubscribe(send)
+
+    # -- subscribing (connections) -----------------------------------------------------------
+
+    async def subscribe(self, send: Send, *, after_seq: int = 0, with_start: bool = True) -> None:
+        """Replay what is buffered after `after_seq`, then receive the rest live."""
+        if with_start and self.start_frame is not None:
+            await send(self.start_frame)
+        # Replay and registration happen without an await in between reading the last frame and
+        # registering, so no frame published meanwhile is lost or sent twice.
+        position = max(after_seq, 0)
+        while position < len(self.tokens):
+            end = len(self.tokens)
+            for frame in self.tokens[position:end]:
+                await send(frame)
+            position = end
+        if self.final is not None:
+            await send(self.final)
+            return
+        self._subscribers.append(send)
+
+    def unsubscribe(self, send: Send) -> None:
+        with contextlib.suppress(ValueError):
+            self._subscribers.remove(send)
+
+    @property
+    def done(self) -> bool:
+        return self.final is not None
+
+    # -- Redis mirror ------------------------------------------------------------------------
+
+    def _to_redis(self, entry: int, frame: str) -> None:
+        if not settings.REDIS_URL:
+            return
+        self._redis_pending.append((entry, frame))
+        if self._redis_task is None or self._redis_task.done():
+            self._redis_task = asyncio.get_running_loop().create_task(self._flush_redis_later())
+
+    async def _flush_redis_later(self) -> None:
+        await asyncio.sleep(FLUSH_INTERVAL)
+        await self._flush_redis_now()
+
+    async def _flush_redis_now(self) -> None:
+        if not self._redis_pending:
+            return
+        batch, self._redis_pending = self._redis_pending, []
+        key = _REDIS_KEY.format(self.message_id)
+        try:
+            async with redis_client().pipeline(transaction=False) as pipe:
+                for entry, frame in batch:
+                    pipe.xadd(key, {"f": frame}, id=f"0-{entry + 1}")
+                pipe.expire(key, KEEP_SECONDS)
+                await pipe.execute()
+        except Exception:
+            logger.warning("Could not mirror answer %s to Redis", self.message_id, exc_info=True)
+
+
+# -- the registry of this process ------------------------------------------------------------
+
+_buffers: dict[str, AnswerBuffer] = {}
+
+
+def buffer_create(message_id: str, conversation_id=None) -> AnswerBuffer:
+    _forget_expired()
+    buffer = AnswerBuffer(message_id, conversation_id)
+    _buffers[message_id] = buffer
+    return buffer
+
+
+def buffer_get(message_id: str) -> AnswerBuffer | None:
+    return _buffers.get(message_id)
+
+
+def _forget_expired() -> None:
+    now = time.monotonic()
+    for message_id in [
+        mid for mid, b in _buffers.items() if b.finished_at and now - b.finished_at > KEEP_SECONDS
+    ]:
+        del _buffers[message_id]
+
+
+# One connection pool per event loop: asyncio connections cannot move between loops (daphne has
+# one; tests and `async_to_sync` make others).
+_redis_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, object] = weakref.WeakKeyDictionary()
+
+
+def redis_client():
+    loop = asyncio.get_running_loop()
+    client = _redis_clients.get(loop)
+    if client is None:
+        import redis.asyncio
+
+        client = redis.asyncio.from_url(
+            settings.REDIS_URL,
+            socket_timeout=settings.REDIS_TIMEOUT_SECONDS,
+            socket_connect_timeout=settings.REDIS_TIMEOUT_SECONDS,
+        )
+        _redis_clients[loop] = client
+    return client
+
+
+async def replay_from_redis(message_id: str, *, after_seq: int) -> AsyncIterator[str] | None:
+    """Frames after `after_seq` of an answer generated by another process, then live ones.
+
+    Returns None when Redis holds nothing for that answer (unknown or expired).
+    """
+    if not settings.REDIS_URL:
+        return None
+    key = _REDIS_KEY.format(message_id)
+    client = redis_client()
+    entries = await client.xrange(key, min="0-1", max="+", count=1)
+    if not entries:
+        return None
+
+    async def frames() -> AsyncIterator[str]:
+        # Entry 0-1 is the start frame and entry 0-(seq+1) the token with that seq.
+        start = await client.xrange(key, min="0-1", max="0-1")
+        if start:
+            yield start[0][1][b"f"].decode()
+        last = f"0-{after_seq + 1}"
+        deadline = time.monotonic() + KEEP_SECONDS
+        while time.monotonic() < deadline:
+            result = await client.xread({key: last}, block=5000, count=500)
+            if not result:
+                if not await client.exists(key):
+                    return
+                continue
+            for entry_id, fields in result[0][1]:
+                last = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+                frame = fields[b"f"].decode()
+                yield frame
+                if frame.startswith(('{"type":"end"', '{"type":"error"')):
+                    return
+
+    return frames()

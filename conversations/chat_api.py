@@ -1,0 +1,198 @@
+"""REST for conversations: create, read, and ask (answered as JSON or as server-sent events)."""
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import orjson
+from asgiref.sync import async_to_sync
+from django.conf import settings
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from chatplatform.errors import ApplicationError
+from conversations import chat_store
+from conversations.auth import INTEGRATION_AUTHENTICATION, INTEGRATION_PERMISSIONS
+from conversations.models import Message
+from conversations.pipeline import answer_start
+
+# Final error codes of an answer and the HTTP status a JSON client gets for them.
+ANSWER_ERROR_STATUS = {
+    "provider_timeout": status.HTTP_504_GATEWAY_TIMEOUT,
+    "storage_unavailable": status.HTTP_503_SERVICE_UNAVAILABLE,
+}
+
+
+class EventStreamRenderer(BaseRenderer):
+    media_type = "text/event-stream"
+    format = "sse"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return orjson.dumps(data)
+
+
+class ChatbotScopedApi(APIView):
+    authentication_classes = INTEGRATION_AUTHENTICATION
+    permission_classes = INTEGRATION_PERMISSIONS
+
+    def chatbot(self):
+        return chat_store.chatbot_for_chat(chatbot_id=self.kwargs["chatbot_id"])
+
+
+class ConversationCreateApi(ChatbotScopedApi):
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.UUIDField()
+        token = serializers.CharField(help_text="Resumes the conversation over the websocket.")
+
+        class Meta:
+            ref_name = "ConversationCreated"
+
+    @extend_schema(request=None, responses={201: OutputSerializer})
+    def post(self, request, chatbot_id: str) -> Response:
+        conversation, token = chat_store.conversation_create(chatbot=self.chatbot())
+        return Response({"id": conversation.id, "token": token}, status=status.HTTP_201_CREATED)
+
+
+class MessageOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    role = serializers.CharField()
+    text = serializers.CharField()
+    status = serializers.CharField()
+    flow = serializers.CharField()
+    sources = serializers.ListField(child=serializers.DictField())
+    created_at = serializers.DateTimeField()
+
+    class Meta:
+        ref_name = "ConversationMessage"
+
+
+class ConversationDetailApi(ChatbotScopedApi):
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.UUIDField()
+        created_at = serializers.DateTimeField()
+        messages = MessageOutputSerializer(many=True)
+
+        class Meta:
+            ref_name = "ConversationDetail"
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request, chatbot_id: str, conversation_id: str) -> Response:
+        conversation = chat_store.conversation_get(chatbot=self.chatbot(), conversation_id=conversation_id)
+        data = {
+            "id": conversation.id,
+            "created_at": conversation.created_at,
+            "messages": conversation.messages.order_by("created_at"),
+        }
+        return Response(self.OutputSerializer(data).data)
+
+
+class MessageCreateApi(ChatbotScopedApi):
+    """Ask a question. JSON by default; `Accept: text/event-stream` streams the websocket's
+    events (`start`, `token`, `end` or `error`) as server-sent events."""
+
+    renderer_classes = [JSONRenderer, EventStreamRenderer]
+    content_negotiation_class = DefaultContentNegotiation
+
+    class InputSerializer(serializers.Serializer):
+        text = serializers.CharField(max_length=settings.CHAT_MAX_MESSAGE_CHARS, trim_whitespace=True)
+        image_id = serializers.CharField(required=False, allow_null=True)
+        client_id = serializers.CharField(required=False, max_length=64, allow_blank=True)
+
+        class Meta:
+            ref_name = "Question"
+
+    class OutputSerializer(serializers.Serializer):
+        message_id = serializers.UUIDField()
+        text = serializers.CharField()
+        flow = serializers.CharField()
+        status = serializers.CharField()
+        sources = serializers.ListField(child=serializers.DictField())
+        metrics = serializers.DictField()
+
+        class Meta:
+            ref_name = "Answer"
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            200: OutputSerializer,
+            (200, "text/event-stream"): OpenApiResponse(
+                response=OpenApiTypes.STR,
+                description="Server-sent events: start, token (seq 1..n), then end or error.",
+            ),
+        },
+    )
+    def post(self, request, chatbot_id: str, conversation_id: str):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if data.validated_data.get("image_id"):
+            raise ApplicationError("image_not_found", "There is no such image.", status_code=404)
+        chatbot = self.chatbot()
+        conversation = chat_store.conversation_get(chatbot=chatbot, conversation_id=conversation_id)
+        state = chat_store.chat_state_load(chatbot=chatbot, conversation=conversation)
+        question = data.validated_data["text"]
+        client_id = data.validated_data.get("client_id", "")
+        if client_id in state.answers_by_client_id:
+            raise ApplicationError(
+                "duplicate_message",
+                "A message with this client_id was already answered; GET the conversation to read it.",
+                status_code=409,
+            )
+        if request.accepted_renderer.format == "sse":
+            response = StreamingHttpResponse(
+                _sse(state, question, client_id), content_type="text/event-stream"
+            )
+            response["Cache-Control"] = "no-cache"
+            response["X-Accel-Buffering"] = "no"
+            return response
+        final = async_to_sync(_answer_final)(state, question, client_id)
+        if final["type"] == "error":
+            code = final["code"]
+            raise ApplicationError(
+                code, final["message"], status_code=ANSWER_ERROR_STATUS.get(code, status.HTTP_502_BAD_GATEWAY)
+            )
+        return Response(
+            {
+                "message_id": final["message_id"],
+                "text": final["text"],
+                "flow": final.get("flow", ""),
+                "status": final.get("status", Message.Status.COMPLETED),
+                "sources": final["sources"],
+                "metrics": final["metrics"],
+            }
+        )
+
+
+async def _answer_final(state, question: str, client_id: str) -> dict:
+    frames: asyncio.Queue[str] = asyncio.Queue()
+    buffer = answer_start(state=state, question=question, client_id=client_id)
+    await buffer.subscribe(frames.put)
+    flow = ""
+    while True:
+        event = orjson.loads(await frames.get())
+        if event["type"] == "start":
+            flow = event["flow"]
+        elif event["type"] in {"end", "error"}:
+            event["flow"] = flow
+            return event
+
+
+async def _sse(state, question: str, client_id: str) -> AsyncIterator[bytes]:
+    frames: asyncio.Queue[str] = asyncio.Queue()
+    buffer = answer_start(state=state, question=question, client_id=client_id)
+    await buffer.subscribe(frames.put)
+    try:
+        while True:
+            frame = await frames.get()
+            kind = orjson.loads(frame)["type"] if not frame.startswith('{"type":"token"') else "token"
+            yield f"event: {kind}\ndata: {frame}\n\n".encode()
+            if kind in {"end", "error"}:
+                return
+    finally:
+        # The client went away: the answer finishes and is saved without it.
+        buffer.unsubscribe(frames.put)

@@ -1,0 +1,229 @@
+"""The chat websocket, `/ws/chat/<chatbot_id>/`: DESIGN.md's protocol, nothing more.
+
+The consumer checks the origin and limits, parses frames and hands the work to the pipeline; the
+answer itself runs in its own task and reaches this socket through the answer's buffer.
+"""
+
+import asyncio
+import logging
+from typing import Any, Literal, TypedDict
+from urllib.parse import parse_qs, urlsplit
+
+import orjson
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from chatplatform.errors import ApplicationError
+from conversations import chat_store
+from conversations.answer_buffer import AnswerBuffer, buffer_get, encode, replay_from_redis
+from conversations.chat_store import ChatState
+from conversations.pipeline import answer_start, answer_stop
+from conversations.rate_limits import RateLimiter, ip_rate_allows
+
+logger = logging.getLogger(__name__)
+
+FATAL_CODES = frozenset({"chatbot_not_found", "origin_not_allowed", "rate_limited"})
+
+
+class ConversationEvent(TypedDict):
+    type: Literal["conversation"]
+    id: str
+    token: str
+
+
+class ErrorEvent(TypedDict):
+    type: Literal["error"]
+    code: str
+    message: str
+
+
+def origin_allowed(origin: str | None, host: str | None, allowed: list[str]) -> bool:
+    """Browsers always send Origin; a missing one is a non-browser client, which origin checks
+    cannot constrain anyway. An empty list allows only the platform's own host."""
+    if not origin:
+        return True
+    origin = origin.rstrip("/").lower()
+    if allowed:
+        return origin in {entry.rstrip("/").lower() for entry in allowed}
+    return bool(host) and urlsplit(origin).netloc == host.lower()
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    state: ChatState | None = None
+    current: AnswerBuffer | None = None
+    follower: asyncio.Task | None = None
+
+    async def connect(self) -> None:
+        await self.accept()
+        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in self.scope["headers"]}
+        chatbot_id = self.scope["url_route"]["kwargs"]["chatbot_id"]
+        self.limiter = RateLimiter(limit=settings.CHAT_MESSAGES_PER_MINUTE_PER_CONNECTION, window_seconds=60)
+        self.client_ip = (self.scope.get("client") or ["unknown"])[0]
+        try:
+            chatbot = await database_sync_to_async(chat_store.chatbot_for_chat)(chatbot_id=chatbot_id)
+        except ApplicationError as exc:
+            await self.fail(exc.code, exc.message)
+            return
+        if not origin_allowed(headers.get("origin"), headers.get("host"), chatbot.allowed_origins):
+            await self.fail("origin_not_allowed", "This website may not use this chat.")
+            return
+        token = parse_qs(self.scope.get("query_string", b"").decode()).get("conversation", [""])[0]
+        await self.open_conversation(chatbot, token, headers.get("origin", ""))
+
+    async def open_conversation(self, chatbot, token: str, origin: str) -> None:
+        conversation = None
+        if token:
+            try:
+                conversation = await database_sync_to_async(chat_store.conversation_by_token)(
+                    chatbot=chatbot, token=token
+                )
+            except ApplicationError as exc:
+                await self.send_error(exc.code, exc.message + " A new conversation was started.")
+        if conversation is None:
+            conversation, token = await database_sync_to_async(chat_store.conversation_create)(
+                chatbot=chatbot, origin=origin
+            )
+        self.state = await database_sync_to_async(chat_store.chat_state_load)(
+            chatbot=chatbot, conversation=conversation
+        )
+        event: ConversationEvent = {"type": "conversation", "id": str(conversation.id), "token": token}
+        await self.send(text_data=encode(event))
+
+    async def disconnect(self, code: int) -> None:
+        # The answer goes on without us; a reconnecting client resumes it.
+        if self.current is not None:
+            self.current.unsubscribe(self.send_frame)
+        if self.follower is not None:
+            self.follower.cancel()
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.state is None:
+            return
+        if text_data is None:
+            await self.send_error("malformed_json", "Send JSON text frames.")
+            return
+        if len(text_data.encode()) > settings.CHAT_MAX_FRAME_BYTES:
+            await self.send_error(
+                "frame_too_large", f"A frame may hold at most {settings.CHAT_MAX_FRAME_BYTES} bytes."
+            )
+            return
+        try:
+            event = orjson.loads(text_data)
+        except orjson.JSONDecodeError:
+            await self.send_error("malformed_json", "The frame is not valid JSON.")
+            return
+        if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+            await self.send_error("malformed_event", 'Each frame must be an object with a "type".')
+            return
+        handler = {"message": self.on_message, "stop": self.on_stop, "resume": self.on_resume}.get(
+            event["type"]
+        )
+        if handler is None:
+            await self.send_error("unknown_event_type", f"Unknown event type '{event['type'][:40]}'.")
+            return
+        await handler(event)
+
+    async def on_message(self, event: dict[str, Any]) -> None:
+        text = event.get("text")
+        client_id = event.get("client_id") or ""
+        if not isinstance(text, str) or not text.strip():
+            await self.send_error("empty_message", "The message has no text.")
+            return
+        if len(text) > settings.CHAT_MAX_MESSAGE_CHARS:
+            await self.send_error(
+                "message_too_long",
+                f"A message may have at most {settings.CHAT_MAX_MESSAGE_CHARS} characters.",
+            )
+            return
+        if not isinstance(client_id, str) or len(client_id) > 64:
+            await self.send_error("invalid_client_id", "client_id must be a string of at most 64 characters.")
+            return
+        if event.get("image_id") is not None:
+            await self.send_error("image_not_found", "There is no such image.")
+            return
+        existing = self.state.answers_by_client_id.get(client_id) if client_id else None
+        if existing:
+            await self.replay(existing, after_seq=0)
+            return
+        if self.current is not None and not self.current.done:
+            await self.send_error(
+                "answer_in_progress", "Wait for the current answer to finish, or stop it first."
+            )
+            return
+        if not self.limiter.allows() or not await ip_rate_allows(self.client_ip):
+            await self.fail("rate_limited", "Too many messages; please wait a minute.")
+            return
+        self.current = answer_start(state=self.state, question=text.strip(), client_id=client_id)
+        await self.current.subscribe(self.send_frame)
+
+    async def on_stop(self, event: dict[str, Any]) -> None:
+        if self.current is not None and not self.current.done:
+            await answer_stop(self.current)
+
+    async def on_resume(self, event: dict[str, Any]) -> None:
+        message_id, after_seq = event.get("message_id"), event.get("after_seq", 0)
+        if not isinstance(message_id, str) or not isinstance(after_seq, int) or after_seq < 0:
+            await self.send_error(
+                "malformed_event", "resume needs a message_id string and a non-negative after_seq."
+            )
+            return
+        await self.replay(message_id, after_seq=after_seq)
+
+    async def replay(self, message_id: str, *, after_seq: int) -> None:
+        """Resend an answer after `after_seq`, then follow it live if it is still streaming.
+
+        Only answers of this connection's conversation can be resumed.
+        """
+        buffer = buffer_get(message_id)
+        if buffer is not None and buffer.conversation_id == self.state.conversation_id:
+            if self.current is not None:
+                self.current.unsubscribe(self.send_frame)
+            self.current = buffer
+            await buffer.subscribe(self.send_frame, after_seq=after_seq)
+            return
+        stored = await database_sync_to_async(chat_store.answer_stored)(answer_id=message_id)
+        if stored is None or stored.conversation_id != self.state.conversation_id:
+            await self.send_error(
+                "resume_not_available", "That answer cannot be resumed here; it is unknown or expired."
+            )
+            return
+        frames = await replay_from_redis(message_id, after_seq=after_seq)
+        if frames is not None:
+            # Generated by another process: follow its Redis copy without blocking this socket.
+            self.follower = asyncio.get_running_loop().create_task(self.forward(frames))
+            return
+        await self.send_stored(stored)
+
+    async def forward(self, frames) -> None:
+        async for frame in frames:
+            await self.send_frame(frame)
+
+    async def send_stored(self, message) -> None:
+        await self.send(
+            text_data=encode({"type": "start", "message_id": str(message.id), "flow": message.flow})
+        )
+        await self.send(
+            text_data=encode(
+                {
+                    "type": "end",
+                    "message_id": str(message.id),
+                    "text": message.text,
+                    "sources": message.sources,
+                    "metrics": {k: message.metrics.get(k) for k in ("ttft_ms", "tokens", "tokens_per_s")},
+                    "status": message.status,
+                }
+            )
+        )
+
+    async def send_frame(self, frame: str) -> None:
+        await self.send(text_data=frame)
+
+    async def send_error(self, code: str, message: str) -> None:
+        event: ErrorEvent = {"type": "error", "code": code, "message": message}
+        await self.send(text_data=encode(event))
+
+    async def fail(self, code: str, message: str) -> None:
+        """A fatal error: say why, then close."""
+        await self.send_error(code, message)
+        await self.close(code=4000 + {"chatbot_not_found": 404, "origin_not_allowed": 403}.get(code, 429))

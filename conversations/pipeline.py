@@ -1,0 +1,333 @@
+"""The answer pipeline: route, retrieve, prompt, stream, apply output rules, persist.
+
+`answer_start` launches one answer as a task of this process and returns its `AnswerBuffer`;
+websocket and SSE connections subscribe to the buffer. The task keeps going when its client goes
+away (so a reconnecting client can resume) and ends with exactly one final event: `end`, or
+`error` after a provider failure. Every phase is timed.
+
+The question is saved while the answer is being prepared (it is written concurrently with
+routing and retrieval and is always saved before the first token goes out); the answer is saved
+once, at the end, also when stopped or failed.
+"""
+
+import asyncio
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from channels.db import database_sync_to_async
+
+from chatplatform.ai import get_chat_provider
+from chatplatform.ai.base import ChatRequest, ChatStream, ProviderError
+from chatplatform.tokens import trim_history
+from conversations import chat_store, prompts
+from conversations.answer_buffer import AnswerBuffer, buffer_create, encode
+from conversations.chat_store import AnswerOutcome, ChatState
+from conversations.flow_router import Route, flow_profiles, route_llm, route_local
+from conversations.models import ChatbotSettings, Message
+from conversations.output_rules import OutputRules
+from conversations.retrieval import Retrieval, retrieve, sources_of
+
+logger = logging.getLogger(__name__)
+
+Purpose = prompts.Purpose
+
+KB_UNAVAILABLE = {
+    "da": "Beklager, jeg kan ikke slå op i vores vidensbase lige nu. Prøv igen om lidt, eller "
+    "kontakt vores kundeservice.",
+    "en": "Sorry, I cannot consult our knowledge base right now. Please try again in a moment or "
+    "contact our customer service.",
+    "sv": "Tyvärr kan jag inte slå upp i vår kunskapsbas just nu. Försök igen om en stund eller "
+    "kontakta vår kundtjänst.",
+    "de": "Leider kann ich unsere Wissensdatenbank gerade nicht abfragen. Bitte versuchen Sie es "
+    "gleich noch einmal oder wenden Sie sich an unseren Kundenservice.",
+}
+PROVIDER_FAILED_MESSAGE = "The answer could not be completed; please ask again."
+
+
+class _QuestionNotSaved(Exception):
+    """The question could not be stored, so no answer may be streamed for it."""
+
+
+# Answers still running in this process; holding them keeps their tasks alive.
+_running: set[asyncio.Task] = set()
+
+
+@dataclass
+class AnswerRun:
+    """The live state of one answer, for timing and the final record."""
+
+    state: ChatState
+    buffer: AnswerBuffer
+    question: str
+    client_id: str
+    received_at: float
+    answer_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    user_message_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    timings: dict[str, float] = field(default_factory=dict)
+    parts: list[str] = field(default_factory=list)
+    stream: ChatStream | None = None
+
+    def mark(self, phase: str, since: float) -> float:
+        now = time.perf_counter()
+        self.timings[phase] = round((now - since) * 1000, 2)
+        return now
+
+
+def answer_start(*, state: ChatState, question: str, client_id: str = "") -> AnswerBuffer:
+    """Start answering `question` in the background and return the answer's buffer."""
+    answer_id = uuid.uuid4()
+    run = AnswerRun(
+        state=state,
+        buffer=buffer_create(str(answer_id), state.conversation_id),
+        question=question,
+        client_id=client_id,
+        received_at=time.perf_counter(),
+        answer_id=answer_id,
+    )
+    if client_id:
+        state.answers_by_client_id[client_id] = str(answer_id)
+    task = asyncio.get_running_loop().create_task(_answer(run), name=f"answer-{answer_id}")
+    _running.add(task)
+    task.add_done_callback(_running.discard)
+    return run.buffer
+
+
+async def answer_stop(buffer: AnswerBuffer) -> None:
+    """Stop an answer; what was streamed is kept and saved with status `stopped`."""
+    buffer.stop_requested.set()
+    if buffer.stream is not None:
+        await buffer.stream.aclose()
+
+
+async def _route(run: AnswerRun) -> Route:
+    chatbot = run.state.chatbot
+    profiles = flow_profiles(chatbot, run.state.flows)
+    if chatbot.router_mode == ChatbotSettings.RouterMode.LLM:
+        template = await database_sync_to_async(prompts.prompt_template_text)(
+            chatbot_pk=chatbot.pk, purpose=Purpose.ROUTER
+        )
+        return await route_llm(
+            provider=get_chat_provider(), question=run.question, profiles=profiles, template=template
+        )
+    return route_local(run.question, profiles)
+
+
+def _system_prompt(run: AnswerRun, route: Route, retrieval: Retrieval, template: str) -> str:
+    chatbot = run.state.chatbot
+    flow = next((f for f in run.state.flows if f.name == route.flow), None)
+    context = "\n\n".join(
+        f"[{n}] {chunk.source}: {chunk.text}" for n, chunk in enumerate(retrieval.chunks, start=1)
+    )
+    return prompts.prompt_render(
+        template,
+        chatbot_name=chatbot.name,
+        system_prompt=chatbot.system_prompt,
+        language=chatbot.language,
+        context=context or "(nothing relevant was found in the knowledge base)",
+        flow_title=(flow.title if flow else route.flow),
+    )
+
+
+def _request(run: AnswerRun, route: Route, retrieval: Retrieval, template: str) -> ChatRequest:
+    chatbot = run.state.chatbot
+    history = trim_history(run.state.history, budget=chatbot.history_token_budget)
+    messages = [
+        {"role": "system", "content": _system_prompt(run, route, retrieval, template)},
+        *history,
+        {"role": "user", "content": run.question},
+    ]
+    return ChatRequest(
+        messages=messages,
+        question=run.question,
+        context=retrieval.chunks,
+        language=chatbot.language,
+        max_tokens=chatbot.max_answer_tokens,
+    )
+
+
+async def _notice_stream(text: str) -> ChatStream:
+    async def words():
+        for word in text.split(" "):
+            yield word + " "
+
+    return ChatStream(words())
+
+
+async def _prepare(run: AnswerRun) -> tuple[Route, Retrieval, asyncio.Task]:
+    """Route and retrieve while the question is being saved."""
+    started = time.perf_counter()
+    route = await _route(run)
+    now = run.mark("route_ms", started)
+    persist = asyncio.ensure_future(
+        database_sync_to_async(chat_store.messages_begin)(
+            conversation_id=run.state.conversation_id,
+            user_message_id=run.user_message_id,
+            answer_id=run.answer_id,
+            text=run.question,
+            client_id=run.client_id,
+            flow=route.flow,
+            route_reason=route.reason,
+        )
+    )
+    flow = next((f for f in run.state.flows if f.name == route.flow), None)
+    retrieval = (
+        await retrieve(chatbot=run.state.chatbot, flow=flow, question=run.question) if flow else Retrieval()
+    )
+    run.mark("retrieve_ms", now)
+    return route, retrieval, persist
+
+
+async def _answer(run: AnswerRun) -> None:
+    chatbot = run.state.chatbot
+    buffer = run.buffer
+    rules = OutputRules(replace_exclamation_marks=chatbot.replace_exclamation_marks)
+    status, error_code, error_message = Message.Status.COMPLETED, "", ""
+    route, retrieval, persist = Route("default", ""), Retrieval(), None
+    first_token_at: float | None = None
+    saved = False
+    try:
+        route, retrieval, persist = await _prepare(run)
+        await buffer.publish_start(
+            encode({"type": "start", "message_id": buffer.message_id, "flow": route.flow})
+        )
+        prompt_started = time.perf_counter()
+        if retrieval.error_code:
+            error_code = retrieval.error_code
+            stream = await _notice_stream(KB_UNAVAILABLE.get(chatbot.language, KB_UNAVAILABLE["en"]))
+        else:
+            template = await database_sync_to_async(prompts.prompt_template_text)(
+                chatbot_pk=chatbot.pk, purpose=Purpose.ANSWER, flow=route.flow
+            )
+            stream = get_chat_provider().stream_chat(_request(run, route, retrieval, template))
+        buffer.stream = stream
+        run.mark("prompt_ms", prompt_started)
+        if buffer.stop_requested.is_set():
+            await stream.aclose()
+        async for delta in stream:
+            if not saved:
+                try:
+                    await persist
+                except Exception as exc:
+                    raise _QuestionNotSaved from exc
+                saved = True
+            piece = rules.feed(delta)
+            if piece:
+                if first_token_at is None:
+                    first_token_at = time.perf_counter()
+                run.parts.append(piece)
+                await buffer.publish_token(piece)
+        tail = rules.flush()
+        if tail:
+            run.parts.append(tail)
+            await buffer.publish_token(tail)
+        if buffer.stop_requested.is_set():
+            status = Message.Status.STOPPED
+    except ProviderError as exc:
+        status, error_code, error_message = Message.Status.FAILED, exc.code, exc.message
+        logger.warning("Answer %s failed: %s", buffer.message_id, exc.code)
+    except _QuestionNotSaved:
+        status, error_code = Message.Status.FAILED, "storage_unavailable"
+        error_message = "Your message could not be saved; please send it again."
+        logger.exception("Question of answer %s could not be saved", buffer.message_id)
+        await stream.aclose()
+    except asyncio.CancelledError:
+        status, error_code = Message.Status.FAILED, "answer_cancelled"
+        raise
+    except Exception:
+        status, error_code = Message.Status.FAILED, "server_error"
+        error_message = "Something went wrong on our side; please try again."
+        logger.exception("Answer %s failed", buffer.message_id)
+    finally:
+        await _finish(run, route, retrieval, persist, status, error_code, error_message, first_token_at)
+
+
+async def _finish(
+    run: AnswerRun,
+    route: Route,
+    retrieval: Retrieval,
+    persist: asyncio.Task | None,
+    status: str,
+    error_code: str,
+    error_message: str,
+    first_token_at: float | None,
+) -> None:
+    buffer = run.buffer
+    ended = time.perf_counter()
+    text = "".join(run.parts)
+    usage = buffer.stream.usage if buffer.stream is not None else None
+    tokens = usage.completion_tokens if usage else len(buffer.tokens)
+    ttft_ms = round((first_token_at - run.received_at) * 1000, 2) if first_token_at else None
+    streaming_s = (ended - first_token_at) if first_token_at else 0.0
+    metrics = {
+        "ttft_ms": ttft_ms,
+        "tokens": tokens,
+        "tokens_per_s": round(tokens / streaming_s, 1) if streaming_s > 0 else None,
+        "total_ms": round((ended - run.received_at) * 1000, 2),
+        **run.timings,
+    }
+    sources = sources_of(retrieval.chunks)
+    if status == Message.Status.FAILED and error_message:
+        final = {
+            "type": "error",
+            "code": error_code,
+            "message": error_message or PROVIDER_FAILED_MESSAGE,
+            "message_id": buffer.message_id,
+        }
+    else:
+        final = {
+            "type": "end",
+            "message_id": buffer.message_id,
+            "text": text,
+            "sources": sources,
+            "metrics": {k: metrics[k] for k in ("ttft_ms", "tokens", "tokens_per_s")},
+            "status": status,
+        }
+        if error_code:
+            final["notice"] = "knowledge_base_unavailable"
+    if status != Message.Status.FAILED and text:
+        run.state.history += [
+            {"role": "user", "content": run.question},
+            {"role": "assistant", "content": text},
+        ]
+    # Saved before the final event goes out, so a client that has seen `end` reads the answer.
+    await _save(run, retrieval, persist, status, error_code, tokens, ttft_ms, metrics, sources)
+    await buffer.publish_final(encode(final))
+
+
+async def _save(run, retrieval, persist, status, error_code, tokens, ttft_ms, metrics, sources) -> None:
+    if persist is None:
+        return
+    try:
+        await persist
+    except Exception:
+        if error_code != "storage_unavailable":
+            logger.exception("Question of answer %s could not be saved", run.buffer.message_id)
+        return
+    context = [
+        {
+            "id": chunk.metadata.get("id", ""),
+            "index": retrieval.index_name,
+            "source": chunk.source,
+            "score": chunk.score,
+            "text": chunk.text,
+        }
+        for chunk in retrieval.chunks
+    ]
+    outcome = AnswerOutcome(
+        answer_id=run.buffer.message_id,
+        text="".join(run.parts),
+        status=status,
+        sources=sources,
+        error_code=error_code,
+        token_count=tokens,
+        event_count=len(run.buffer.tokens),
+        ttft_ms=ttft_ms,
+        metrics=metrics,
+        context=context,
+    )
+    try:
+        await database_sync_to_async(chat_store.answer_finish)(outcome)
+    except Exception:
+        logger.exception("Answer %s could not be saved", run.buffer.message_id)

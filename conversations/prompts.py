@@ -1,0 +1,123 @@
+"""Prompt templates: shipped defaults, placeholder validation, and cached loading.
+
+A template is `str.format` text whose placeholders are limited per purpose. Staff edits are
+validated when saved and take effect at once: the cache entry is dropped on save and delete.
+"""
+
+import string
+
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+
+from conversations.models import PromptTemplate
+
+Purpose = PromptTemplate.Purpose
+
+DEFAULT_TEMPLATES: dict[str, str] = {
+    Purpose.ANSWER: (
+        "You are the customer service assistant of {chatbot_name}. {system_prompt}\n"
+        "Answer in the customer's language (the shop's language is {language}). Answer briefly and "
+        "only from the context below; if it does not contain the answer, say so and suggest "
+        "contacting customer service.\n\nContext ({flow_title}):\n{context}"
+    ),
+    Purpose.ROUTER: (
+        "Pick the flow that should answer the customer's message. Flows:\n{flows}\n\n"
+        'Reply with JSON only: {{"flow": "<name>", "reason": "<short reason>"}}.'
+    ),
+    Purpose.IMAGE_DESCRIPTION: (
+        "Describe this image from a customer of {chatbot_name} in {language}, in two or three "
+        "sentences: what it shows and anything relevant to a shop (product, label, damage)."
+    ),
+    Purpose.TOPIC_ANALYSIS: (
+        "Classify the conversation into one of these topics: {topics}. Rate how well the customer "
+        'was helped from 1 to 5. Reply with JSON: {{"topic": "...", "score": n, "reason": "..."}}.'
+    ),
+    Purpose.ORDER_EXTRACTION: (
+        "Extract the order number, email and postcode the customer gave in this conversation. "
+        'Reply with JSON: {{"order_number": null, "email": null, "postcode": null}}.'
+    ),
+    Purpose.ORDER_ANSWER: (
+        "You are the customer service assistant of {chatbot_name}. Answer in {language} about the "
+        "customer's order, using only these facts:\n{order_facts}"
+    ),
+}
+
+ALLOWED_PLACEHOLDERS: dict[str, frozenset[str]] = {
+    Purpose.ANSWER: frozenset({"chatbot_name", "system_prompt", "language", "context", "flow_title"}),
+    Purpose.ROUTER: frozenset({"chatbot_name", "language", "flows"}),
+    Purpose.IMAGE_DESCRIPTION: frozenset({"chatbot_name", "language"}),
+    Purpose.TOPIC_ANALYSIS: frozenset({"chatbot_name", "language", "topics"}),
+    Purpose.ORDER_EXTRACTION: frozenset({"chatbot_name", "language"}),
+    Purpose.ORDER_ANSWER: frozenset({"chatbot_name", "language", "order_facts"}),
+}
+REQUIRED_PLACEHOLDERS: dict[str, frozenset[str]] = {
+    Purpose.ANSWER: frozenset({"context"}),
+    Purpose.ROUTER: frozenset({"flows"}),
+    Purpose.ORDER_ANSWER: frozenset({"order_facts"}),
+}
+
+CACHE_SECONDS = 600
+
+
+def template_placeholders(text: str) -> set[str]:
+    """The placeholder names of a template; raises ValueError on malformed braces."""
+    names = set()
+    for _, field, spec, conversion in string.Formatter().parse(text):
+        if field is None:
+            continue
+        if not field.isidentifier() or spec or conversion:
+            raise ValueError(f"'{{{field}}}' is not a plain placeholder name")
+        names.add(field)
+    return names
+
+
+def prompt_template_validate(*, purpose: str, text: str) -> None:
+    """Raise ValidationError unless the template uses only its purpose's placeholders."""
+    try:
+        names = template_placeholders(text)
+    except ValueError as exc:
+        raise ValidationError(
+            f"{exc}. Write literal braces as {{{{ and }}}}.", code="invalid_template"
+        ) from None
+    allowed = ALLOWED_PLACEHOLDERS[purpose]
+    unknown = sorted(names - allowed)
+    if unknown:
+        raise ValidationError(
+            f"Unknown placeholder(s): {', '.join('{' + n + '}' for n in unknown)}. "
+            f"Allowed: {', '.join('{' + n + '}' for n in sorted(allowed))}.",
+            code="unknown_placeholder",
+        )
+    missing = sorted(REQUIRED_PLACEHOLDERS.get(purpose, frozenset()) - names)
+    if missing:
+        raise ValidationError(
+            f"The template must contain {', '.join('{' + n + '}' for n in missing)}.",
+            code="missing_placeholder",
+        )
+
+
+def _cache_key(chatbot_id: int, purpose: str, flow: str) -> str:
+    return f"prompt:{chatbot_id}:{purpose}:{flow}"
+
+
+def prompt_template_text(*, chatbot_pk: int, purpose: str, flow: str = "") -> str:
+    """The template in force: the flow's own, else the chatbot's for all flows, else the default."""
+    key = _cache_key(chatbot_pk, purpose, flow)
+    text = cache.get(key)
+    if text is None:
+        rows = dict(
+            PromptTemplate.objects.filter(
+                chatbot_id=chatbot_pk, purpose=purpose, flow__in={flow, ""}
+            ).values_list("flow", "template")
+        )
+        text = rows.get(flow) or rows.get("") or DEFAULT_TEMPLATES[purpose]
+        cache.set(key, text, CACHE_SECONDS)
+    return text
+
+
+def prompt_templates_invalidate(*, chatbot_pk: int, purpose: str) -> None:
+    flows = ["", *(choice for choice, _ in PromptTemplate._meta.get_field("flow").choices)]
+    cache.delete_many([_cache_key(chatbot_pk, purpose, flow) for flow in flows])
+
+
+def prompt_render(text: str, **values: str) -> str:
+    return text.format_map(values)

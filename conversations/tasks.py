@@ -1,0 +1,1 @@
+from conversations.knowledge.tasks import ingest_document  # noqa: F401

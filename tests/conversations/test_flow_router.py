@@ -1,0 +1,74 @@
+import pytest
+
+from chatplatform.ai.base import ProviderError
+from conversations.flow_router import flow_profiles, route_llm, route_local
+from conversations.flows import FlowSpec, chatbot_flows_ensure
+from conversations.prompts import DEFAULT_TEMPLATES
+from tests.conversations.factories import ChatbotFactory
+
+pytestmark = pytest.mark.django_db
+
+SPECS = {
+    "default": FlowSpec("Shipping", "Shipping, delivery and returns.", ("How much is shipping?",)),
+    "flow2": FlowSpec(
+        "Wines", "Red and white wines and storing wine.", ("Which red wine do you recommend?",)
+    ),
+}
+
+
+@pytest.fixture
+def profiles():
+    chatbot = ChatbotFactory(knowledgebase_index_endpoint="a-general", flow2_knowledgebase_index="a-wines")
+    flows = chatbot_flows_ensure(chatbot=chatbot, specs=SPECS)
+    return flow_profiles(chatbot, flows)
+
+
+def test_only_flows_with_an_index_are_candidates(profiles):
+    assert {profile.name for profile in profiles} == {"default", "flow2"}
+
+
+def test_the_local_router_picks_the_most_similar_flow_and_says_why(profiles):
+    route = route_local("Which white wine do you recommend?", profiles)
+
+    assert route.flow == "flow2"
+    assert "Wines" in route.reason
+
+
+def test_without_candidates_the_default_flow_answers():
+    assert route_local("anything", []).flow == "default"
+
+
+class ScriptedProvider:
+    def __init__(self, result):
+        self.result = result
+
+    async def complete_json(self, *, system, user, max_attempts=2):
+        if isinstance(self.result, Exception):
+            raise self.result
+        return self.result
+
+
+async def test_the_llm_router_uses_the_llms_choice(profiles):
+    provider = ScriptedProvider({"flow": "default", "reason": "asks about delivery"})
+
+    route = await route_llm(
+        provider=provider, question="x", profiles=profiles, template=DEFAULT_TEMPLATES["router"]
+    )
+
+    assert route.flow == "default"
+    assert route.reason == "LLM: asks about delivery"
+
+
+@pytest.mark.parametrize(
+    "result", [ProviderError("provider_timeout", "slow"), {"flow": "nonsense"}, {"no": "flow"}]
+)
+async def test_the_llm_router_falls_back_to_the_local_router(profiles, result):
+    route = await route_llm(
+        provider=ScriptedProvider(result),
+        question="Which red wine do you recommend?",
+        profiles=profiles,
+        template=DEFAULT_TEMPLATES["router"],
+    )
+
+    assert route.flow == "flow2"
+    assert "LLM router" in route.reason

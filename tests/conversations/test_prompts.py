@@ -1,0 +1,78 @@
+import re
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from conversations.models import PromptTemplate
+from conversations.prompts import DEFAULT_TEMPLATES, prompt_template_text
+from tests.conversations.factories import ChatbotFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_without_a_template_the_shipped_default_is_used():
+    chatbot = ChatbotFactory()
+
+    assert prompt_template_text(chatbot_pk=chatbot.pk, purpose="answer") == DEFAULT_TEMPLATES["answer"]
+
+
+def test_a_flow_template_wins_over_the_chatbot_wide_one_and_edits_apply_at_once():
+    chatbot = ChatbotFactory()
+    PromptTemplate.objects.create(chatbot=chatbot, purpose="answer", template="All flows: {context}")
+    flow2 = PromptTemplate.objects.create(
+        chatbot=chatbot, purpose="answer", flow="flow2", template="Wine: {context}"
+    )
+    assert prompt_template_text(chatbot_pk=chatbot.pk, purpose="answer", flow="flow2") == "Wine: {context}"
+    assert (
+        prompt_template_text(chatbot_pk=chatbot.pk, purpose="answer", flow="flow3") == "All flows: {context}"
+    )
+
+    flow2.template = "Vin: {context}"
+    flow2.save()
+    assert prompt_template_text(chatbot_pk=chatbot.pk, purpose="answer", flow="flow2") == "Vin: {context}"
+
+    flow2.delete()
+    assert (
+        prompt_template_text(chatbot_pk=chatbot.pk, purpose="answer", flow="flow2") == "All flows: {context}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("purpose", "template", "message"),
+    [
+        ("answer", "Use {contxt}", "Unknown placeholder(s): {contxt}"),
+        ("answer", "No context here", "must contain {context}"),
+        ("answer", "Broken {context", "Write literal braces"),
+        ("answer", "{context!r}", "not a plain placeholder"),
+        ("image_description", "Describe {order_facts}", "Unknown placeholder"),
+    ],
+)
+def test_templates_are_validated_when_saved(purpose, template, message):
+    chatbot = ChatbotFactory()
+
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        PromptTemplate(chatbot=chatbot, purpose=purpose, template=template).full_clean()
+
+
+def test_only_answer_prompts_are_set_per_flow():
+    chatbot = ChatbotFactory()
+
+    with pytest.raises(ValidationError, match="Only answer prompts"):
+        PromptTemplate(chatbot=chatbot, purpose="router", flow="flow2", template="{flows}").full_clean()
+
+
+def test_staff_edit_templates_in_admin_with_validation(staff_client):
+    chatbot = ChatbotFactory()
+
+    bad = staff_client.post(
+        "/admin/conversations/prompttemplate/add/",
+        {"chatbot": chatbot.pk, "purpose": "answer", "flow": "", "template": "Hi {nme}"},
+    )
+    good = staff_client.post(
+        "/admin/conversations/prompttemplate/add/",
+        {"chatbot": chatbot.pk, "purpose": "answer", "flow": "", "template": "Hi. {context}"},
+    )
+
+    assert "Unknown placeholder(s): {nme}" in bad.content.decode()
+    assert good.status_code == 302
+    assert prompt_template_text(chatbot_pk=chatbot.pk, purpose="answer") == "Hi. {context}"
