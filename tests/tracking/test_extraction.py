@@ -1,0 +1,83 @@
+import pytest
+
+from chatplatform.ai.base import ProviderError
+from tracking.extraction import OrderVariables, extract_from_text, extract_local, extract_with_llm
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Hvor er min ordre NV-100234?", OrderVariables(order_number="NV-100234")),
+        ("where is my order nv-100234", OrderVariables(order_number="NV-100234")),
+        ("Order #1001 please", OrderVariables(order_number="1001")),
+        ("ordre 000123456", OrderVariables(order_number="000123456")),
+        ("anna.hansen@example.dk", OrderVariables(email="anna.hansen@example.dk")),
+        ("Min e-mail er Anna@Example.DK", OrderVariables(email="anna@example.dk")),
+        ("2100", OrderVariables(postcode="2100")),
+        ("Mit postnummer er 3700", OrderVariables(postcode="3700")),
+        ("postcode SW1A 1AA", OrderVariables(postcode="SW1A1AA")),
+        ("PLZ: 10115", OrderVariables(postcode="10115")),
+        ("114 55", OrderVariables(postcode="11455")),
+        ("NV-100234 og anna@example.dk", OrderVariables(order_number="NV-100234", email="anna@example.dk")),
+        ("ring til mig på 20304050", OrderVariables()),
+        ("anna123456@example.dk", OrderVariables(email="anna123456@example.dk")),
+        ("Hvad koster fragt til Bornholm?", OrderVariables()),
+    ],
+)
+def test_local_rules_find_order_variables(text, expected):
+    assert extract_from_text(text) == expected
+
+
+def test_the_conversation_so_far_counts_and_the_latest_mention_wins():
+    messages = ["Hvor er min ordre NV-100234?", "forkert@example.dk", "Undskyld, det er anna@example.dk"]
+
+    assert extract_local(messages) == OrderVariables(order_number="NV-100234", email="anna@example.dk")
+
+
+@pytest.mark.parametrize(
+    ("variables", "missing"),
+    [
+        (OrderVariables(), "order_number"),
+        (OrderVariables(email="a@b.dk"), "order_number"),
+        (OrderVariables(order_number="NV-1"), "identity"),
+        (OrderVariables(order_number="NV-1", postcode="2100"), ""),
+    ],
+)
+def test_it_knows_what_to_ask_for(variables, missing):
+    assert variables.missing == missing
+
+
+class JsonProvider:
+    name = "openai"
+
+    def __init__(self, result):
+        self.result = result
+
+    async def complete_json(self, *, system, user, max_attempts=2):
+        if isinstance(self.result, Exception):
+            raise self.result
+        return self.result
+
+
+async def test_the_llm_fills_in_what_the_rules_missed_but_only_well_formed_values():
+    local = extract_local(["min ordre er nummer hundrede tusind"])
+    provider = JsonProvider({"order_number": "NV-100000", "email": "not an email", "postcode": "2100"})
+
+    found = await extract_with_llm(
+        provider=provider, system="x", messages=["min ordre er nummer hundrede tusind"], local=local
+    )
+
+    assert found == OrderVariables(order_number="NV-100000", postcode="2100")
+
+
+async def test_a_failing_llm_falls_back_to_the_rules():
+    local = extract_local(["NV-100234"])
+
+    found = await extract_with_llm(
+        provider=JsonProvider(ProviderError("provider_bad_response", "x")),
+        system="x",
+        messages=["NV-100234"],
+        local=local,
+    )
+
+    assert found == local

@@ -1,0 +1,127 @@
+"""Order lookup: find the order in the shop's system and verify the shopper, then log it."""
+
+import logging
+import time
+from contextlib import closing
+from dataclasses import dataclass
+from enum import StrEnum
+
+from chatplatform.errors import ApplicationError
+from conversations.models import ChatbotSettings
+from tracking.clients.base import OrderClientError
+from tracking.clients.registry import client_for
+from tracking.extraction import OrderVariables
+from tracking.models import CommerceIntegration, OrderLookup
+from tracking.orders import Order
+from tracking.verification import failure_record, failures_exhausted, shopper_matches
+
+logger = logging.getLogger(__name__)
+
+
+class LookupOutcome(StrEnum):
+    VERIFIED = OrderLookup.Outcome.VERIFIED
+    NOT_VERIFIED = OrderLookup.Outcome.NOT_VERIFIED
+    TOO_MANY_ATTEMPTS = OrderLookup.Outcome.TOO_MANY_ATTEMPTS
+    ERROR = OrderLookup.Outcome.ERROR
+    NO_INTEGRATION = OrderLookup.Outcome.NO_INTEGRATION
+
+
+@dataclass(frozen=True)
+class LookupResult:
+    outcome: LookupOutcome
+    order: Order | None = None
+    error_code: str = ""
+
+
+def order_hint(number: str) -> str:
+    """The order number masked for logs: enough for staff to recognise, not to look it up."""
+    if len(number) <= 4:
+        return "•" * len(number)
+    return f"{number[:3]}{'•' * (len(number) - 5)}{number[-2:]}"
+
+
+def integration_for(chatbot: ChatbotSettings) -> CommerceIntegration | None:
+    return CommerceIntegration.objects.filter(chatbot=chatbot, is_enabled=True).first()
+
+
+def order_lookup(
+    *,
+    chatbot: ChatbotSettings,
+    variables: OrderVariables,
+    conversation_id: str = "",
+    ip: str = "",
+    channel: str = "chat",
+) -> LookupResult:
+    """Look the order up and verify the shopper. "No such order" and "details do not match"
+    are the same outcome, so a lookup never reveals whether an order number exists."""
+    started = time.perf_counter()
+    integration = integration_for(chatbot)
+    if integration is None:
+        result = LookupResult(LookupOutcome.NO_INTEGRATION)
+    elif failures_exhausted(conversation_id=conversation_id, ip=ip):
+        result = LookupResult(LookupOutcome.TOO_MANY_ATTEMPTS)
+    else:
+        result = _lookup(integration, variables)
+        if result.outcome == LookupOutcome.NOT_VERIFIED:
+            failure_record(conversation_id=conversation_id, ip=ip)
+    verified_by = shopper_matches(result.order, variables) if result.order else ""
+    OrderLookup.objects.create(
+        chatbot=chatbot,
+        conversation_id=conversation_id or None,
+        channel=channel,
+        order_hint=order_hint(variables.order_number),
+        verified_by=verified_by,
+        outcome=result.outcome,
+        error_code=result.error_code,
+        duration_ms=round((time.perf_counter() - started) * 1000, 1),
+    )
+    return result
+
+
+def _lookup(integration: CommerceIntegration, variables: OrderVariables) -> LookupResult:
+    try:
+        with closing(client_for(integration)) as client:
+            order = client.fetch_order(variables.order_number)
+    except OrderClientError as exc:
+        logger.warning("Order lookup for chatbot %s failed: %s", integration.chatbot.chatbot_id, exc.code)
+        return LookupResult(LookupOutcome.ERROR, error_code=exc.code)
+    if order is None or not shopper_matches(order, variables):
+        return LookupResult(LookupOutcome.NOT_VERIFIED)
+    return LookupResult(LookupOutcome.VERIFIED, order=order)
+
+
+LOOKUP_ERRORS = {
+    LookupOutcome.NOT_VERIFIED: (
+        "order_not_found",
+        "No order matches that order number together with that email or postcode.",
+        404,
+    ),
+    LookupOutcome.TOO_MANY_ATTEMPTS: (
+        "too_many_attempts",
+        "Too many failed lookups; try again in an hour.",
+        429,
+    ),
+    LookupOutcome.NO_INTEGRATION: (
+        "no_commerce_integration",
+        "This chatbot has no enabled commerce integration.",
+        409,
+    ),
+}
+
+
+def order_lookup_or_raise(**kwargs) -> Order:
+    """`order_lookup` for the REST API: the verified order, or an ApplicationError."""
+    result = order_lookup(**kwargs)
+    if result.outcome == LookupOutcome.VERIFIED and result.order is not None:
+        return result.order
+    if result.outcome == LookupOutcome.ERROR:
+        permanent = result.error_code in {"order_auth_failed", "order_misconfigured"}
+        raise ApplicationError(
+            result.error_code,
+            "The shop's order system could not be asked right now."
+            if not permanent
+            else "The shop's order system refused the request; staff must check the integration.",
+            status_code=502 if permanent else 503,
+        )
+    code, message, status = LOOKUP_ERRORS[result.outcome]
+    raise ApplicationError(code, message, status_code=status)
