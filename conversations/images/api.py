@@ -1,0 +1,161 @@
+"""REST: `POST /api/v1/chatbots/<chatbot_id>/images/` (multipart `file`), for integrations (their
+`Api-Key`, optionally with `conversation_id`), staff, and the chat widget (`X-Conversation-Token`).
+
+The size limit is enforced before the body is read: a request that declares more than the limit
+(plus room for the multipart framing) is refused from its headers, and while a body without a
+trustworthy length is parsed, the upload handler stops at the first byte over the limit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.files.uploadhandler import FileUploadHandler
+from django.http import HttpRequest, HttpResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_serializer
+from rest_framework import serializers, status
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from chatplatform.errors import ApplicationError
+from conversations.auth import ChatbotAPIKeyAuthentication
+from conversations.chat_store import chatbot_for_chat, conversation_get
+from conversations.images.access import (
+    TOKEN_HEADER,
+    ConversationAccess,
+    ConversationTokenAuthentication,
+    IsChatbotIntegrationStaffOrVisitor,
+    cors_headers_add,
+    cors_preflight,
+)
+from conversations.images.messages import image_error
+from conversations.images.services import image_upload_create
+from conversations.images.validation import ImageRefused, file_too_large, upload_declared_size_check
+from conversations.models import ChatbotSettings, ImageUpload
+
+
+class ImageUploadLimitHandler(FileUploadHandler):
+    """Counts the file bytes of a multipart body and refuses the first one over the limit."""
+
+    def __init__(self, request: HttpRequest | None = None, *, language: str) -> None:
+        super().__init__(request)
+        self.language = language
+        self.received = 0
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
+        # Counted over all files of the request, so many files cannot add up to more.
+        self.received += len(raw_data)
+        if self.received > settings.IMAGE_MAX_UPLOAD_BYTES:
+            refused = file_too_large()
+            raise image_error(refused.reason, language=self.language, **refused.params)
+        return raw_data
+
+    def file_complete(self, file_size: int) -> None:
+        return None
+
+
+@extend_schema_serializer(component_name="ImageUpload")
+class ImageUploadOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ImageUpload
+        fields = ["id", "format", "width", "height", "size", "description", "description_status"]
+        extra_kwargs = {
+            "format": {"help_text": "Format of the stored copy: JPEG, PNG, GIF or WEBP."},
+            "description_status": {"help_text": "`ready`, or `failed` when the AI could not describe it."},
+        }
+
+
+_ERRORS = {
+    400: OpenApiResponse(description="`image_corrupt`, `image_too_large_dimensions`, or an invalid form."),
+    401: OpenApiResponse(description="No credentials."),
+    403: OpenApiResponse(
+        description="The key is for another chatbot (`permission_denied`), the conversation token is "
+        "wrong (`invalid_conversation_token`), or the page's origin is not allowed (`origin_not_allowed`)."
+    ),
+    404: OpenApiResponse(description="No such chatbot (`chatbot_not_found`) or conversation."),
+    413: OpenApiResponse(description="Larger than IMAGE_MAX_UPLOAD_BYTES (`file_too_large`)."),
+    415: OpenApiResponse(
+        description="Not a JPEG, PNG, GIF or WebP image by its content (`unsupported_type`)."
+    ),
+}
+
+
+class ImageUploadCreateApi(APIView):
+    """Validate, store and describe an image a shopper sends; reference it as `image_id`."""
+
+    authentication_classes = [
+        ChatbotAPIKeyAuthentication,
+        ConversationTokenAuthentication,
+        SessionAuthentication,
+    ]
+    permission_classes = [IsChatbotIntegrationStaffOrVisitor]
+    parser_classes = [MultiPartParser]
+    chatbot: ChatbotSettings | None = None
+
+    @extend_schema_serializer(component_name="ImageUploadRequest")
+    class InputSerializer(serializers.Serializer):
+        # Empty files are let through so that they are refused with `unsupported_type`.
+        file = serializers.FileField(
+            allow_empty_file=True, help_text="A JPEG, PNG, GIF or WebP image of at most 10 MB (configurable)."
+        )
+        conversation_id = serializers.UUIDField(
+            required=False,
+            help_text="Integrations: the conversation the image belongs to. With a conversation token "
+            "the image always belongs to the token's conversation.",
+        )
+
+    OutputSerializer = ImageUploadOutputSerializer
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method == "OPTIONS":
+            try:
+                chatbot = chatbot_for_chat(chatbot_id=kwargs["chatbot_id"])
+            except ApplicationError:
+                return super().dispatch(request, *args, **kwargs)  # the API's 404, from `initial`
+            return cors_preflight(request, chatbot=chatbot)
+        response = super().dispatch(request, *args, **kwargs)
+        cors_headers_add(response, request=request, chatbot=self.chatbot)
+        return response
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # Before authentication: a session's CSRF check may read the form, that is the body.
+        self.chatbot = chatbot_for_chat(chatbot_id=kwargs["chatbot_id"])
+        try:
+            upload_declared_size_check(request.META.get("CONTENT_LENGTH"))
+        except ImageRefused as refused:
+            raise image_error(refused.reason, language=self.chatbot.language, **refused.params) from None
+        request._request.upload_handlers.insert(0, ImageUploadLimitHandler(language=self.chatbot.language))
+        super().initial(request, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="chatbot_images_create",
+        request={"multipart/form-data": InputSerializer},
+        parameters=[
+            OpenApiParameter(
+                TOKEN_HEADER,
+                location=OpenApiParameter.HEADER,
+                required=False,
+                description="The chat widget's conversation token, instead of an API key.",
+            )
+        ],
+        responses={201: OpenApiResponse(OutputSerializer, description="Stored and described."), **_ERRORS},
+    )
+    def post(self, request: Request, chatbot_id: str) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        chatbot = self.chatbot
+        if isinstance(request.auth, ConversationAccess):
+            conversation = request.auth.conversation
+        elif "conversation_id" in serializer.validated_data:
+            conversation_id = serializer.validated_data["conversation_id"]
+            conversation = conversation_get(chatbot=chatbot, conversation_id=conversation_id)
+        else:
+            conversation = None
+        upload = image_upload_create(
+            chatbot=chatbot, conversation=conversation, uploaded_file=serializer.validated_data["file"]
+        )
+        return Response(self.OutputSerializer(upload).data, status=status.HTTP_201_CREATED)
