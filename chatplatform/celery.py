@@ -20,6 +20,7 @@ app.conf.task_queues = [Queue(name) for name in ("chat", "ingestion", "maintenan
 app.conf.task_routes = {
     "conversations.chat_tasks.*": {"queue": "chat"},
     "conversations.knowledge.tasks.*": {"queue": "ingestion"},
+    "conversations.images.tasks.*": {"queue": "maintenance"},
 }
 app.conf.task_default_retry_delay = 5
 app.autodiscover_tasks()

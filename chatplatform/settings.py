@@ -272,7 +272,14 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
+    # HTTP clients log request URLs at INFO, and URLs can hold order numbers: keep them quiet.
+    "loggers": {
+        "daphne": {"level": "WARNING"},
+        "django.channels.server": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
+        "httpx2": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
 }
 
 # The staff account `manage.py ensure_admin` creates on first run (make run).
@@ -284,3 +291,25 @@ CHAT_MAX_FRAME_BYTES = env.int("CHAT_MAX_FRAME_BYTES", default=16384)
 CHAT_MAX_MESSAGE_CHARS = env.int("CHAT_MAX_MESSAGE_CHARS", default=2000)
 CHAT_MESSAGES_PER_MINUTE_PER_CONNECTION = env.int("CHAT_MESSAGES_PER_MINUTE_PER_CONNECTION", default=20)
 CHAT_MESSAGES_PER_MINUTE_PER_IP = env.int("CHAT_MESSAGES_PER_MINUTE_PER_IP", default=60)
+
+# --- Order tracking --------------------------------------------------------------------------
+ORDER_LOOKUP_MAX_FAILURES = env.int("ORDER_LOOKUP_MAX_FAILURES", default=5)
+
+# --- Image uploads ---------------------------------------------------------------------------
+# Largest image a shopper or integration may upload; a request declaring a larger body is
+# refused before it is read.
+IMAGE_MAX_UPLOAD_BYTES = env.int("IMAGE_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
+# Decoded pixels (all frames of an animation together), checked from the header before decoding.
+IMAGE_MAX_PIXELS = env.int("IMAGE_MAX_PIXELS", default=40_000_000)
+IMAGE_MAX_FRAMES = env.int("IMAGE_MAX_FRAMES", default=50)
+# Uploaded images and their descriptions are deleted this many days after upload.
+IMAGE_RETENTION_DAYS = env.int("IMAGE_RETENTION_DAYS", default=30)
+
+# --- Order tracking: commerce APIs ------------------------------------------------------------
+# Per request attempt, the whole call with its retries, and the first backoff step (it doubles,
+# with full jitter); a server's Retry-After is honoured only within the budget.
+TRACKING_HTTP_TIMEOUT_SECONDS = env.float("TRACKING_HTTP_TIMEOUT_SECONDS", default=10.0)
+TRACKING_HTTP_BUDGET_SECONDS = env.float("TRACKING_HTTP_BUDGET_SECONDS", default=20.0)
+TRACKING_HTTP_BACKOFF_SECONDS = env.float("TRACKING_HTTP_BACKOFF_SECONDS", default=0.5)
+# oauthlib logs the signed parameters, the OAuth access token among them, at DEBUG.
+LOGGING["loggers"]["oauthlib"] = {"level": "WARNING"}

@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("conversations.urls")),
+    path("api/v1/", include("tracking.urls")),
     path("chat/<slug:chatbot_id>/", demo_views.chat_demo, name="chat-demo"),
 ]
 

@@ -6,6 +6,7 @@ from rest_framework_api_key.models import APIKey
 
 from chatplatform.admin_forms import LinesField, SecretFormMixin, SecretReplaceField, secret_hint
 from conversations.flows import chatbot_flows_ensure
+from conversations.images.admin import ImageUploadInline  # also registers the images admin
 from conversations.knowledge import admin as knowledge_admin  # noqa: F401
 from conversations.models import (
     ChatbotAPIKey,
@@ -181,7 +182,17 @@ class MessageInline(admin.TabularInline):
     model = Message
     extra = 0
     can_delete = False
-    fields = ["created_at", "role", "text", "flow", "route_reason", "status", "error_code", "sources"]
+    fields = [
+        "created_at",
+        "role",
+        "text",
+        "image",
+        "flow",
+        "route_reason",
+        "status",
+        "error_code",
+        "sources",
+    ]
     readonly_fields = fields
     ordering = ["created_at"]
 
@@ -196,7 +207,7 @@ class ConversationAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     readonly_fields = ["id", "chatbot", "origin", "created_at", "updated_at"]
     exclude = ["token_hash"]
-    inlines = [MessageInline]
+    inlines = [MessageInline, ImageUploadInline]
 
     def get_queryset(self, request):
         return (

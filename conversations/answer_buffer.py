@@ -6,8 +6,10 @@ The task that generates an answer publishes each event (already encoded as a JSO
 
 With `REDIS_URL` set, frames are also written to a Redis stream (`XADD` with ids `0-<n>`, in
 batches every few milliseconds, off the token path) so that a client that reconnects to another
-web process can replay them and follow the rest. Without Redis, the buffer lives in this process
-only, which is what a single local process needs.
+web process can replay them and follow the rest. One writer per event loop batches the frames of
+every answer in progress into one pipeline per interval, so the cost per token does not grow with
+the number of concurrent answers. Without Redis, the buffer lives in this process only, which is
+what a single local process needs.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import contextlib
 import logging
 import time
 import weakref
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import orjson
@@ -47,7 +50,7 @@ class AnswerBuffer:
         self.finished_at: float | None = None
         self._subscribers: list[Send] = []
         self._redis_pending: list[tuple[int, str]] = []
-        self._redis_task: asyncio.Task | None = None
+        self._redis_expiry_set = False
         self.stop_requested = asyncio.Event()
         # The provider stream being read, so that a stop can close it.
         self.stream = None
@@ -71,10 +74,12 @@ class AnswerBuffer:
     async def publish_final(self, frame: str) -> None:
         self.final = frame
         self.finished_at = time.monotonic()
+        _finished.append((self.finished_at, self.message_id))
         self._to_redis(len(self.tokens) + 1, frame)
         await self._fan_out(frame)
         self._subscribers.clear()
-        await self._flush_redis_now()
+        if settings.REDIS_URL:
+            await _mirror().flush(self, final=True)
 
     async def _fan_out(self, frame: str) -> None:
         for send in tuple(self._subscribers):
@@ -115,32 +120,89 @@ class AnswerBuffer:
     def _to_redis(self, entry: int, frame: str) -> None:
         if not settings.REDIS_URL:
             return
-        self._redis_pending.append((entry, frame))
-        if self._redis_task is None or self._redis_task.done():
-            self._redis_task = asyncio.get_running_loop().create_task(self._flush_redis_later())
-
-    async def _flush_redis_later(self) -> None:
-        await asyncio.sleep(FLUSH_INTERVAL)
-        await self._flush_redis_now()
-
-    async def _flush_redis_now(self) -> None:
         if not self._redis_pending:
-            return
-        batch, self._redis_pending = self._redis_pending, []
-        key = _REDIS_KEY.format(self.message_id)
-        try:
-            async with redis_client().pipeline(transaction=False) as pipe:
-                for entry, frame in batch:
-                    pipe.xadd(key, {"f": frame}, id=f"0-{entry + 1}")
-                pipe.expire(key, KEEP_SECONDS)
-                await pipe.execute()
-        except Exception:
-            logger.warning("Could not mirror answer %s to Redis", self.message_id, exc_info=True)
+            _mirror().mark(self)
+        self._redis_pending.append((entry, frame))
+
+
+class _RedisMirror:
+    """Writes the pending frames of every answer of one event loop to Redis.
+
+    Answers mark themselves when they have frames to write; every `FLUSH_INTERVAL` one pipeline
+    carries the frames of all of them. Batches are taken and written under one lock, so a
+    stream's entries always reach Redis in order, also when an answer's final flush runs between
+    two periodic ones.
+    """
+
+    def __init__(self) -> None:
+        self._dirty: dict[AnswerBuffer, None] = {}  # an ordered set
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task | None = None
+
+    def mark(self, buffer: AnswerBuffer) -> None:
+        self._dirty[buffer] = None
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._flush_periodically())
+
+    async def flush(self, buffer: AnswerBuffer, *, final: bool = False) -> None:
+        """Write what `buffer` has pending now (its final frame included), not waiting for the timer."""
+        self._dirty.pop(buffer, None)
+        await self._write([buffer], final=final)
+
+    async def _flush_periodically(self) -> None:
+        while self._dirty:
+            await asyncio.sleep(FLUSH_INTERVAL)
+            buffers, self._dirty = list(self._dirty), {}
+            await self._write(buffers)
+
+    async def _write(self, buffers: list[AnswerBuffer], *, final: bool = False) -> None:
+        async with self._lock:
+            batches = []
+            for buffer in buffers:
+                if buffer._redis_pending:
+                    batches.append((buffer, buffer._redis_pending))
+                    buffer._redis_pending = []
+            if not batches:
+                return
+            try:
+                async with redis_client().pipeline(transaction=False) as pipe:
+                    for buffer, batch in batches:
+                        key = _REDIS_KEY.format(buffer.message_id)
+                        for entry, frame in batch:
+                            pipe.xadd(key, {"f": frame}, id=f"0-{entry + 1}")
+                        # Expire with the first batch (an answer whose process dies goes away too)
+                        # and again with the last one, KEEP_SECONDS after the answer ended.
+                        if final or not buffer._redis_expiry_set:
+                            pipe.expire(key, KEEP_SECONDS)
+                            buffer._redis_expiry_set = True
+                    await pipe.execute()
+            except Exception:
+                # Resume across processes degrades; the answer goes on.
+                logger.warning(
+                    "Could not mirror %d answer(s) to Redis, e.g. %s",
+                    len(batches),
+                    batches[0][0].message_id,
+                    exc_info=True,
+                )
+
+
+# One mirror per event loop, like the Redis clients below.
+_mirrors: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _RedisMirror] = weakref.WeakKeyDictionary()
+
+
+def _mirror() -> _RedisMirror:
+    loop = asyncio.get_running_loop()
+    mirror = _mirrors.get(loop)
+    if mirror is None:
+        mirror = _mirrors[loop] = _RedisMirror()
+    return mirror
 
 
 # -- the registry of this process ------------------------------------------------------------
 
 _buffers: dict[str, AnswerBuffer] = {}
+# (finished_at, message_id) of finished answers, oldest first: expiring needs no scan of them all.
+_finished: deque[tuple[float, str]] = deque()
 
 
 def buffer_create(message_id: str, conversation_id=None) -> AnswerBuffer:
@@ -155,11 +217,9 @@ def buffer_get(message_id: str) -> AnswerBuffer | None:
 
 
 def _forget_expired() -> None:
-    now = time.monotonic()
-    for message_id in [
-        mid for mid, b in _buffers.items() if b.finished_at and now - b.finished_at > KEEP_SECONDS
-    ]:
-        del _buffers[message_id]
+    limit = time.monotonic() - KEEP_SECONDS
+    while _finished and _finished[0][0] < limit:
+        _buffers.pop(_finished.popleft()[1], None)
 
 
 # One connection pool per event loop: asyncio connections cannot move between loops (daphne has

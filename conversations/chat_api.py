@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from chatplatform.errors import ApplicationError
 from conversations import chat_store
 from conversations.auth import INTEGRATION_AUTHENTICATION, INTEGRATION_PERMISSIONS
+from conversations.images.selectors import image_for_message
 from conversations.models import Message
 from conversations.pipeline import answer_start
 
@@ -130,11 +131,15 @@ class MessageCreateApi(ChatbotScopedApi):
     def post(self, request, chatbot_id: str, conversation_id: str):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        if data.validated_data.get("image_id"):
-            raise ApplicationError("image_not_found", "There is no such image.", status_code=404)
         chatbot = self.chatbot()
         conversation = chat_store.conversation_get(chatbot=chatbot, conversation_id=conversation_id)
+        image = None
+        if data.validated_data.get("image_id"):
+            image = image_for_message(
+                chatbot=chatbot, conversation_id=conversation.id, image_id=data.validated_data["image_id"]
+            )
         state = chat_store.chat_state_load(chatbot=chatbot, conversation=conversation)
+        state.client_ip = request.META.get("REMOTE_ADDR", "")
         question = data.validated_data["text"]
         client_id = data.validated_data.get("client_id", "")
         if client_id in state.answers_by_client_id:
@@ -145,12 +150,12 @@ class MessageCreateApi(ChatbotScopedApi):
             )
         if request.accepted_renderer.format == "sse":
             response = StreamingHttpResponse(
-                _sse(state, question, client_id), content_type="text/event-stream"
+                _sse(state, question, client_id, image), content_type="text/event-stream"
             )
             response["Cache-Control"] = "no-cache"
             response["X-Accel-Buffering"] = "no"
             return response
-        final = async_to_sync(_answer_final)(state, question, client_id)
+        final = async_to_sync(_answer_final)(state, question, client_id, image)
         if final["type"] == "error":
             code = final["code"]
             raise ApplicationError(
@@ -168,9 +173,9 @@ class MessageCreateApi(ChatbotScopedApi):
         )
 
 
-async def _answer_final(state, question: str, client_id: str) -> dict:
+async def _answer_final(state, question: str, client_id: str, image) -> dict:
     frames: asyncio.Queue[str] = asyncio.Queue()
-    buffer = answer_start(state=state, question=question, client_id=client_id)
+    buffer = answer_start(state=state, question=question, client_id=client_id, image=image)
     await buffer.subscribe(frames.put)
     flow = ""
     while True:
@@ -182,9 +187,9 @@ async def _answer_final(state, question: str, client_id: str) -> dict:
             return event
 
 
-async def _sse(state, question: str, client_id: str) -> AsyncIterator[bytes]:
+async def _sse(state, question: str, client_id: str, image) -> AsyncIterator[bytes]:
     frames: asyncio.Queue[str] = asyncio.Queue()
-    buffer = answer_start(state=state, question=question, client_id=client_id)
+    buffer = answer_start(state=state, question=question, client_id=client_id, image=image)
     await buffer.subscribe(frames.put)
     try:
         while True:

@@ -36,6 +36,12 @@ class ChatState:
     history: list[dict[str, str]] = field(default_factory=list)
     # client_id of each question -> id of its answer, for idempotent resends.
     answers_by_client_id: dict[str, str] = field(default_factory=dict)
+    # The chatbot can look orders up (an enabled commerce integration).
+    order_tracking: bool = False
+    # The flow of the latest answer: an email right after the order flow asked for one stays there.
+    last_flow: str = ""
+    # The client's address, for per-IP limits; never stored.
+    client_ip: str = ""
 
 
 def chatbot_for_chat(*, chatbot_id: str) -> ChatbotSettings:
@@ -81,7 +87,7 @@ def chat_state_load(*, chatbot: ChatbotSettings, conversation: Conversation) -> 
     recent = list(
         conversation.messages.exclude(status=Message.Status.STREAMING)
         .order_by("-created_at")
-        .values("role", "text", "status")[:HISTORY_MESSAGES]
+        .values("role", "text", "status", "flow")[:HISTORY_MESSAGES]
     )
     history = [
         {"role": row["role"], "content": row["text"]}
@@ -94,12 +100,16 @@ def chat_state_load(*, chatbot: ChatbotSettings, conversation: Conversation) -> 
         .exclude(reply=None)
         .values_list("client_id", "reply__id")
     )
+    from tracking.models import CommerceIntegration
+
     return ChatState(
         chatbot=chatbot,
         flows=flows,
         conversation_id=conversation.id,
         history=history,
         answers_by_client_id={client_id: str(answer_id) for client_id, answer_id in answers.items()},
+        order_tracking=CommerceIntegration.objects.filter(chatbot=chatbot, is_enabled=True).exists(),
+        last_flow=next((row["flow"] for row in recent if row["role"] == Message.Role.ASSISTANT), ""),
     )
 
 
@@ -113,6 +123,7 @@ def messages_begin(
     client_id: str,
     flow: str,
     route_reason: str,
+    image_id: uuid.UUID | None = None,
 ) -> None:
     """Save the question, a placeholder for its answer, and the answer's streaming session."""
     question = Message.objects.create(
@@ -121,6 +132,7 @@ def messages_begin(
         role=Message.Role.USER,
         text=text,
         client_id=client_id,
+        image_id=image_id,
     )
     answer = Message.objects.create(
         id=answer_id,

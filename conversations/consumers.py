@@ -18,6 +18,7 @@ from chatplatform.errors import ApplicationError
 from conversations import chat_store
 from conversations.answer_buffer import AnswerBuffer, buffer_get, encode, replay_from_redis
 from conversations.chat_store import ChatState
+from conversations.images.selectors import image_for_message
 from conversations.pipeline import answer_start, answer_stop
 from conversations.rate_limits import RateLimiter, ip_rate_allows
 
@@ -50,6 +51,9 @@ def origin_allowed(origin: str | None, host: str | None, allowed: list[str]) -> 
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
+    # Answers reach the socket through their buffer, never through the channel layer, so the
+    # consumer does not join it: no Redis channel (and its blocking read) per connection.
+    channel_layer_alias = None
     state: ChatState | None = None
     current: AnswerBuffer | None = None
     follower: asyncio.Task | None = None
@@ -87,6 +91,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.state = await database_sync_to_async(chat_store.chat_state_load)(
             chatbot=chatbot, conversation=conversation
         )
+        self.state.client_ip = self.client_ip
         event: ConversationEvent = {"type": "conversation", "id": str(conversation.id), "token": token}
         await self.send(text_data=encode(event))
 
@@ -139,9 +144,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if not isinstance(client_id, str) or len(client_id) > 64:
             await self.send_error("invalid_client_id", "client_id must be a string of at most 64 characters.")
             return
+        image = None
         if event.get("image_id") is not None:
-            await self.send_error("image_not_found", "There is no such image.")
-            return
+            try:
+                image = await database_sync_to_async(image_for_message)(
+                    chatbot=self.state.chatbot,
+                    conversation_id=self.state.conversation_id,
+                    image_id=str(event["image_id"]),
+                )
+            except ApplicationError as exc:
+                await self.send_error(exc.code, exc.message)
+                return
         existing = self.state.answers_by_client_id.get(client_id) if client_id else None
         if existing:
             await self.replay(existing, after_seq=0)
@@ -154,7 +167,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if not self.limiter.allows() or not await ip_rate_allows(self.client_ip):
             await self.fail("rate_limited", "Too many messages; please wait a minute.")
             return
-        self.current = answer_start(state=self.state, question=text.strip(), client_id=client_id)
+        self.current = answer_start(state=self.state, question=text.strip(), client_id=client_id, image=image)
         await self.current.subscribe(self.send_frame)
 
     async def on_stop(self, event: dict[str, Any]) -> None:
@@ -217,7 +230,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )
 
     async def send_frame(self, frame: str) -> None:
-        await self.send(text_data=frame)
+        # Every token goes through here: skip `send()`'s argument handling.
+        await self.base_send({"type": "websocket.send", "text": frame})
 
     async def send_error(self, code: str, message: str) -> None:
         event: ErrorEvent = {"type": "error", "code": code, "message": message}

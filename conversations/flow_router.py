@@ -48,17 +48,24 @@ def _local_embedder() -> LocalEmbedder:
     return _embedder
 
 
-def flow_candidates(chatbot: ChatbotSettings, flows: list[Flow]) -> list[Flow]:
-    """Enabled flows that can answer: those with a knowledge-base index."""
-    return [flow for flow in flows if flow.is_enabled and flow.index_name]
+def flow_candidates(flows: list[Flow], *, order_tracking: bool = False) -> list[Flow]:
+    """Enabled flows that can answer: those with a knowledge-base index, and order tracking
+    when the chatbot has a commerce integration."""
+    return [
+        flow
+        for flow in flows
+        if flow.is_enabled and (flow.index_name or (order_tracking and flow.name == APIFLOW))
+    ]
 
 
-def flow_profiles(chatbot: ChatbotSettings, flows: list[Flow]) -> list[FlowProfile]:
+def flow_profiles(
+    chatbot: ChatbotSettings, flows: list[Flow], *, order_tracking: bool = False
+) -> list[FlowProfile]:
     """Embedded descriptions of the candidate flows, cached until a flow or the chatbot changes."""
-    candidates = flow_candidates(chatbot, flows)
+    candidates = flow_candidates(flows, order_tracking=order_tracking)
     version = (
         "|".join(f"{flow.name}:{flow.updated_at.timestamp()}" for flow in candidates)
-        + f"|{chatbot.updated_at.timestamp()}"
+        + f"|{chatbot.updated_at.timestamp()}|{order_tracking}"
     )
     key = (chatbot.pk, version)
     cached = _profiles.get(key)

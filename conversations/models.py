@@ -235,6 +235,39 @@ class Conversation(models.Model):
         return f"{self.chatbot.chatbot_id} {self.created_at:%Y-%m-%d %H:%M}"
 
 
+class ImageUpload(models.Model):
+    """An image a shopper sent: validated, re-encoded without metadata, described by the AI."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        READY = "ready"
+        FAILED = "failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    chatbot = models.ForeignKey(ChatbotSettings, on_delete=models.CASCADE, related_name="images")
+    conversation = models.ForeignKey(
+        "Conversation", null=True, blank=True, on_delete=models.SET_NULL, related_name="images"
+    )
+    # Stored under a random name per chatbot; the uploaded name is never used.
+    file = models.FileField(upload_to="images/", max_length=300)
+    format = models.CharField(max_length=8)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    size = models.PositiveIntegerField(help_text="Bytes of the stored, re-encoded file.")
+    frames = models.PositiveSmallIntegerField(default=1)
+    description = models.TextField(blank=True)
+    description_status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    description_error = models.CharField(max_length=64, blank=True)
+    description_ms = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.format} {self.width}x{self.height} ({self.chatbot.chatbot_id})"
+
+
 class Message(models.Model):
     class Role(models.TextChoices):
         USER = "user"
@@ -255,6 +288,9 @@ class Message(models.Model):
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="reply"
     )
     client_id = models.CharField(max_length=64, blank=True)
+    image = models.ForeignKey(
+        ImageUpload, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
     flow = models.CharField(max_length=16, blank=True)
     route_reason = models.CharField(max_length=300, blank=True)
     sources = models.JSONField(default=list, blank=True)

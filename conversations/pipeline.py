@@ -14,9 +14,12 @@ import asyncio
 import logging
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import orjson
 from channels.db import database_sync_to_async
+from django.db import connection
 
 from chatplatform.ai import get_chat_provider
 from chatplatform.ai.base import ChatRequest, ChatStream, ProviderError
@@ -25,9 +28,12 @@ from conversations import chat_store, prompts
 from conversations.answer_buffer import AnswerBuffer, buffer_create, encode
 from conversations.chat_store import AnswerOutcome, ChatState
 from conversations.flow_router import Route, flow_profiles, route_llm, route_local
-from conversations.models import ChatbotSettings, Message
+from conversations.images.services import image_prompt_context
+from conversations.models import ChatbotSettings, Flow, ImageUpload, Message
 from conversations.output_rules import OutputRules
 from conversations.retrieval import Retrieval, retrieve, sources_of
+from tracking.replies import order_answer_text
+from tracking.tool import mentions_order_details, order_tool
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +59,24 @@ class _QuestionNotSaved(Exception):
 # Answers still running in this process; holding them keeps their tasks alive.
 _running: set[asyncio.Task] = set()
 
+# Threads for the answer's two writes (the question before the first token, the answer after the
+# last) on PostgreSQL. On the one thread that Channels and Django share for sync calls, a burst
+# of answers queues its writes (several round trips each) ahead of the short reads that answers
+# are waiting for (rate limit, prompt template), and every answer's first token waits for them.
+_WRITE_THREADS = 4
+_writer: ThreadPoolExecutor | None = None
+
+
+def _db_write(func):
+    """`func` as a coroutine function on the write threads, or on the shared thread for SQLite
+    (one writer at a time, and its in-memory test databases lock tables across threads)."""
+    global _writer  # created on first use, in the process that serves chats
+    if connection.vendor != "postgresql":
+        return database_sync_to_async(func)
+    if _writer is None:
+        _writer = ThreadPoolExecutor(max_workers=_WRITE_THREADS, thread_name_prefix="chat-writes")
+    return database_sync_to_async(func, thread_sensitive=False, executor=_writer)
+
 
 @dataclass
 class AnswerRun:
@@ -68,6 +92,9 @@ class AnswerRun:
     timings: dict[str, float] = field(default_factory=dict)
     parts: list[str] = field(default_factory=list)
     stream: ChatStream | None = None
+    # The answer prompt's template, read while retrieving (it does not depend on what is found).
+    template: asyncio.Future | None = None
+    image: ImageUpload | None = None
 
     def mark(self, phase: str, since: float) -> float:
         now = time.perf_counter()
@@ -75,8 +102,11 @@ class AnswerRun:
         return now
 
 
-def answer_start(*, state: ChatState, question: str, client_id: str = "") -> AnswerBuffer:
-    """Start answering `question` in the background and return the answer's buffer."""
+def answer_start(
+    *, state: ChatState, question: str, client_id: str = "", image: ImageUpload | None = None
+) -> AnswerBuffer:
+    """Start answering `question` (with the shopper's described image, if any) in the
+    background and return the answer's buffer."""
     answer_id = uuid.uuid4()
     run = AnswerRun(
         state=state,
@@ -85,7 +115,11 @@ def answer_start(*, state: ChatState, question: str, client_id: str = "") -> Ans
         client_id=client_id,
         received_at=time.perf_counter(),
         answer_id=answer_id,
+        image=image,
     )
+    if image is not None and image.description_ms is not None:
+        # Described when uploaded; its own phase in the answer's metrics.
+        run.timings["image_description_ms"] = round(image.description_ms, 2)
     if client_id:
         state.answers_by_client_id[client_id] = str(answer_id)
     task = asyncio.get_running_loop().create_task(_answer(run), name=f"answer-{answer_id}")
@@ -103,7 +137,11 @@ async def answer_stop(buffer: AnswerBuffer) -> None:
 
 async def _route(run: AnswerRun) -> Route:
     chatbot = run.state.chatbot
-    profiles = flow_profiles(chatbot, run.state.flows)
+    if run.state.order_tracking and mentions_order_details(
+        run.question, in_order_flow=run.state.last_flow == Flow.Name.APIFLOW
+    ):
+        return Route(Flow.Name.APIFLOW, "the message gives order details")
+    profiles = flow_profiles(chatbot, run.state.flows, order_tracking=run.state.order_tracking)
     if chatbot.router_mode == ChatbotSettings.RouterMode.LLM:
         template = await database_sync_to_async(prompts.prompt_template_text)(
             chatbot_pk=chatbot.pk, purpose=Purpose.ROUTER
@@ -133,10 +171,13 @@ def _system_prompt(run: AnswerRun, route: Route, retrieval: Retrieval, template:
 def _request(run: AnswerRun, route: Route, retrieval: Retrieval, template: str) -> ChatRequest:
     chatbot = run.state.chatbot
     history = trim_history(run.state.history, budget=chatbot.history_token_budget)
+    question = run.question
+    if run.image is not None:
+        question = f"{question}\n\n{image_prompt_context(upload=run.image)}"
     messages = [
         {"role": "system", "content": _system_prompt(run, route, retrieval, template)},
         *history,
-        {"role": "user", "content": run.question},
+        {"role": "user", "content": question},
     ]
     return ChatRequest(
         messages=messages,
@@ -147,21 +188,76 @@ def _request(run: AnswerRun, route: Route, retrieval: Retrieval, template: str) 
     )
 
 
-async def _notice_stream(text: str) -> ChatStream:
+async def _text_stream(text: str) -> ChatStream:
     async def words():
-        for word in text.split(" "):
+        pieces = text.split(" ")
+        for word in pieces[:-1]:
             yield word + " "
+        yield pieces[-1]
 
     return ChatStream(words())
 
 
+def _uses_order_tool(run: AnswerRun, route: Route) -> bool:
+    return route.flow == Flow.Name.APIFLOW and run.state.order_tracking
+
+
+async def _order_stream(run: AnswerRun) -> ChatStream:
+    """The order-tracking flow: a fixed reply, or the LLM told the verified order's facts."""
+    chatbot = run.state.chatbot
+    shopper = [m["content"] for m in run.state.history if m["role"] == "user"] + [run.question]
+    tool = await order_tool(
+        chatbot=chatbot,
+        shopper_messages=shopper,
+        conversation_id=str(run.state.conversation_id),
+        ip=run.state.client_ip,
+    )
+    run.timings.update(tool.timings)
+    if tool.facts is None:
+        return await _text_stream(tool.reply)
+    provider = get_chat_provider()
+    if provider.name == "local":
+        return await _text_stream(order_answer_text(tool.facts, chatbot.language))
+    template = await database_sync_to_async(prompts.prompt_template_text)(
+        chatbot_pk=chatbot.pk, purpose=Purpose.ORDER_ANSWER
+    )
+    system = prompts.prompt_render(
+        template,
+        chatbot_name=chatbot.name,
+        language=chatbot.language,
+        order_facts=orjson.dumps(tool.facts).decode(),
+    )
+    return provider.stream_chat(
+        ChatRequest(
+            messages=[{"role": "system", "content": system}, {"role": "user", "content": run.question}],
+            question=run.question,
+            context=[],
+            language=chatbot.language,
+            max_tokens=chatbot.max_answer_tokens,
+        )
+    )
+
+
+def _consume_outcome(future: asyncio.Future) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
 async def _prepare(run: AnswerRun) -> tuple[Route, Retrieval, asyncio.Task]:
-    """Route and retrieve while the question is being saved."""
+    """Route, then retrieve while the question is being saved and the prompt template read."""
     started = time.perf_counter()
     route = await _route(run)
     now = run.mark("route_ms", started)
+    if not _uses_order_tool(run, route):
+        run.template = asyncio.ensure_future(
+            database_sync_to_async(prompts.prompt_template_text)(
+                chatbot_pk=run.state.chatbot.pk, purpose=Purpose.ANSWER, flow=route.flow
+            )
+        )
+        # Not awaited when the knowledge base is unavailable: its outcome must not go unread.
+        run.template.add_done_callback(_consume_outcome)
     persist = asyncio.ensure_future(
-        database_sync_to_async(chat_store.messages_begin)(
+        _db_write(chat_store.messages_begin)(
             conversation_id=run.state.conversation_id,
             user_message_id=run.user_message_id,
             answer_id=run.answer_id,
@@ -169,12 +265,16 @@ async def _prepare(run: AnswerRun) -> tuple[Route, Retrieval, asyncio.Task]:
             client_id=run.client_id,
             flow=route.flow,
             route_reason=route.reason,
+            image_id=run.image.id if run.image else None,
         )
     )
     flow = next((f for f in run.state.flows if f.name == route.flow), None)
-    retrieval = (
-        await retrieve(chatbot=run.state.chatbot, flow=flow, question=run.question) if flow else Retrieval()
-    )
+    if flow is None or _uses_order_tool(run, route):
+        retrieval = Retrieval()
+    else:
+        # What the shopper's image shows helps find the right chunks (a broken bottle: returns).
+        query = f"{run.question} {run.image.description}" if run.image else run.question
+        retrieval = await retrieve(chatbot=run.state.chatbot, flow=flow, question=query)
     run.mark("retrieve_ms", now)
     return route, retrieval, persist
 
@@ -195,12 +295,11 @@ async def _answer(run: AnswerRun) -> None:
         prompt_started = time.perf_counter()
         if retrieval.error_code:
             error_code = retrieval.error_code
-            stream = await _notice_stream(KB_UNAVAILABLE.get(chatbot.language, KB_UNAVAILABLE["en"]))
+            stream = await _text_stream(KB_UNAVAILABLE.get(chatbot.language, KB_UNAVAILABLE["en"]))
+        elif _uses_order_tool(run, route):
+            stream = await _order_stream(run)
         else:
-            template = await database_sync_to_async(prompts.prompt_template_text)(
-                chatbot_pk=chatbot.pk, purpose=Purpose.ANSWER, flow=route.flow
-            )
-            stream = get_chat_provider().stream_chat(_request(run, route, retrieval, template))
+            stream = get_chat_provider().stream_chat(_request(run, route, retrieval, await run.template))
         buffer.stream = stream
         run.mark("prompt_ms", prompt_started)
         if buffer.stop_requested.is_set():
@@ -286,6 +385,7 @@ async def _finish(
         }
         if error_code:
             final["notice"] = "knowledge_base_unavailable"
+    run.state.last_flow = route.flow
     if status != Message.Status.FAILED and text:
         run.state.history += [
             {"role": "user", "content": run.question},
@@ -328,6 +428,6 @@ async def _save(run, retrieval, persist, status, error_code, tokens, ttft_ms, me
         context=context,
     )
     try:
-        await database_sync_to_async(chat_store.answer_finish)(outcome)
+        await _db_write(chat_store.answer_finish)(outcome)
     except Exception:
         logger.exception("Answer %s could not be saved", run.buffer.message_id)

@@ -11,7 +11,7 @@ from conversations.models import ChatbotAPIKey, ChatbotSettings
 from conversations.selectors import chatbot_get
 
 if TYPE_CHECKING:
-    from chatplatform.vectorstores.pinecone import IndexCheck
+    from chatplatform.vectorstores.pinecone_check import IndexCheck
 
 
 @transaction.atomic
@@ -37,7 +37,7 @@ class PineconeReport:
 def chatbot_pinecone_check(*, chatbot: ChatbotSettings) -> PineconeReport:
     """Can this chatbot reach each of its configured Pinecone indexes with its own key?"""
     # The Pinecone SDK is heavy to import; only this check and the Pinecone store need it.
-    from chatplatform.vectorstores.pinecone import check_pinecone_connection
+    from chatplatform.vectorstores.pinecone_check import check_pinecone_connection
 
     if not chatbot.pinecone_api_key:
         return PineconeReport(

@@ -5,6 +5,7 @@ from conversations import api, chat_api
 urlpatterns = [
     path("chatbots/<slug:chatbot_id>/", api.ChatbotDetailApi.as_view(), name="chatbot-detail"),
     path("chatbots/<slug:chatbot_id>/documents/", include("conversations.knowledge.urls")),
+    path("chatbots/<slug:chatbot_id>/images/", include("conversations.images.urls")),
     path(
         "chatbots/<slug:chatbot_id>/conversations/",
         chat_api.ConversationCreateApi.as_view(),

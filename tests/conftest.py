@@ -55,3 +55,11 @@ def _fresh_local_vectors():
     local_vector_cache_clear()
     yield
     local_vector_cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    # Rate-limit counters, prompt templates and vector versions must not leak between tests.
+    from django.core.cache import cache
+
+    cache.clear()

@@ -39,7 +39,6 @@ from pinecone import (
     PineconeTypeError,
     PineconeValueError,
     RateLimitError,
-    RetryConfig,
     ServiceError,
     UnauthorizedError,
 )
@@ -72,15 +71,6 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
-class IndexCheck:
-    """The outcome of checking one configured index; `reason` is for admins and has no secrets."""
-
-    index: str
-    ok: bool
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
 class _ResolvedIndex:
     host: str
     dimension: int | None
@@ -92,16 +82,16 @@ def _fingerprint(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()
 
 
-def _controller_host(controller_host: str | None) -> str:
+def controller_host_url(controller_host: str | None) -> str:
     # Always name the host: left empty, the SDK would read PINECONE_CONTROLLER_HOST itself.
     return controller_host or settings.PINECONE_CONTROLLER_HOST or PUBLIC_CONTROLLER_HOST
 
 
-def _redact(text: str, api_key: str) -> str:
+def redact_key(text: str, api_key: str) -> str:
     return text.replace(api_key, "[redacted]") if api_key else text
 
 
-def _dense_dimension(model: IndexModel) -> int | None:
+def dense_dimension(model: IndexModel) -> int | None:
     # The SDK derives `dimension` from the schema and raises AttributeError when the index has
     # no single dense field (sparse or multi-field indexes); then the server checks widths alone.
     return getattr(model, "dimension", None)
@@ -133,7 +123,7 @@ class _SdkCache:
                 client = Pinecone(api_key=api_key, host=controller_host, timeout=timeout)
             except PineconeValueError as exc:
                 # The SDK refuses a key that is not a valid header value (blank, a trailing newline).
-                raise VectorStoreError(VECTOR_STORE_AUTH_FAILED, _redact(exc.message, api_key)) from exc
+                raise VectorStoreError(VECTOR_STORE_AUTH_FAILED, redact_key(exc.message, api_key)) from exc
             self._clients[key] = client
             if len(self._clients) > _MAX_CLIENTS:
                 self._clients.popitem(last=False)
@@ -186,7 +176,7 @@ _cache = _SdkCache()
 
 def _translate(exc: PineconeError, *, index_name: str, api_key: str, timeout: float) -> VectorStoreError:
     """Map an SDK exception to a `VectorStoreError` whose message is safe to show."""
-    detail = _redact(getattr(exc, "message", None) or str(exc), api_key)
+    detail = redact_key(getattr(exc, "message", None) or str(exc), api_key)
     if isinstance(exc, UnauthorizedError):
         return VectorStoreError(VECTOR_STORE_AUTH_FAILED, "Pinecone rejected the API key.")
     if isinstance(exc, ForbiddenError):
@@ -260,7 +250,7 @@ class PineconeVectorStore:
         self._api_key = api_key
         self.index_name = index_name
         self.namespace = namespace
-        self.controller_host = _controller_host(controller_host)
+        self.controller_host = controller_host_url(controller_host)
         self.timeout = settings.PINECONE_TIMEOUT_SECONDS if timeout is None else timeout
 
     def __repr__(self) -> str:
@@ -342,7 +332,7 @@ class PineconeVectorStore:
             logger.warning("Pinecone index not ready: index=%s state=%s", self.index_name, model.status.state)
             raise error
         return _ResolvedIndex(
-            host=model.host, dimension=_dense_dimension(model), handle=client.index(host=model.host)
+            host=model.host, dimension=dense_dimension(model), handle=client.index(host=model.host)
         )
 
     def _values(self, index: _ResolvedIndex, vector: Sequence[float]) -> list[float]:
@@ -381,104 +371,3 @@ class PineconeVectorStore:
             error.message,
         )
         return error
-
-
-def check_pinecone_connection(
-    *,
-    api_key: str,
-    index_names: list[str],
-    controller_host: str | None = None,
-    timeout: float = 10.0,
-) -> list[IndexCheck]:
-    """Check that each index can be used with `api_key`, for the admin's "check connection" action.
-
-    Per index: describe it on the control plane (key accepted, index exists, index ready), then
-    ask its own host for statistics (reachable, key accepted there too, vector count). Nothing is
-    cached and control-plane calls are not retried, so the answer reflects the moment and comes
-    quickly; a rejected key or an unreachable Pinecone is reported for all remaining indexes
-    without asking again. Never raises for a Pinecone failure.
-    """
-    names = [name for name in index_names if name]
-    if not api_key:
-        reason = "No Pinecone API key is configured."
-        return [IndexCheck(index=name, ok=False, reason=reason) for name in names] or [
-            IndexCheck(index="", ok=False, reason=reason)
-        ]
-    if not names:
-        return [IndexCheck(index="", ok=False, reason="No Pinecone index is configured.")]
-    try:
-        client = Pinecone(
-            api_key=api_key,
-            host=_controller_host(controller_host),
-            timeout=timeout,
-            retry_config=RetryConfig(max_retries=0),
-        )
-    except PineconeError as exc:  # e.g. a key with a trailing newline is not a valid header value
-        reason = _redact(exc.message, api_key)
-        return [IndexCheck(index=name, ok=False, reason=reason) for name in names]
-    results: list[IndexCheck] = []
-    shared_failure: str | None = None
-    try:
-        for name in names:
-            if shared_failure is not None:
-                results.append(IndexCheck(index=name, ok=False, reason=shared_failure))
-                continue
-            check, shared_failure = _check_index(client, name, api_key=api_key, timeout=timeout)
-            results.append(check)
-    finally:
-        client.close()
-    return results
-
-
-def _check_index(
-    client: Pinecone, name: str, *, api_key: str, timeout: float
-) -> tuple[IndexCheck, str | None]:
-    """Check one index; the second value is a reason that applies to every other index as well."""
-    try:
-        model = client.indexes.describe(name)
-    except (UnauthorizedError, ForbiddenError):
-        reason = "Pinecone rejected the API key."
-        return IndexCheck(index=name, ok=False, reason=reason), reason
-    except NotFoundError:
-        return IndexCheck(
-            index=name, ok=False, reason="The index does not exist in this Pinecone project."
-        ), None
-    except (PineconeTimeoutError, PineconeConnectionError) as exc:
-        reason = _unreachable_reason(exc, api_key=api_key, timeout=timeout, what="Pinecone")
-        return IndexCheck(index=name, ok=False, reason=reason), reason
-    except PineconeError as exc:
-        reason = f"Pinecone answered with an error: {_redact(str(exc), api_key)}"
-        return IndexCheck(index=name, ok=False, reason=reason), None
-    if not model.status.ready or not model.host:
-        return IndexCheck(
-            index=name, ok=False, reason=f"The index is not ready (state: {model.status.state})."
-        ), None
-
-    description = f"dimension {_dense_dimension(model)}, metric {getattr(model, 'metric', 'unknown')}"
-    index = client.index(host=model.host)
-    try:
-        stats = index.describe_index_stats(timeout=timeout)
-    except (UnauthorizedError, ForbiddenError):
-        reason = "The index host rejected the API key."
-        return IndexCheck(index=name, ok=False, reason=reason), None
-    except (PineconeTimeoutError, PineconeConnectionError) as exc:
-        reason = _unreachable_reason(
-            exc, api_key=api_key, timeout=timeout, what=f"The index host {model.host}"
-        )
-        return IndexCheck(index=name, ok=False, reason=reason), None
-    except PineconeError:
-        # The control plane already vouched for the index; only the count is missing.
-        return IndexCheck(
-            index=name, ok=True, reason=f"Ready: {description}, vector count unavailable."
-        ), None
-    finally:
-        index.close()
-    return IndexCheck(
-        index=name, ok=True, reason=f"Ready: {description}, {stats.total_vector_count} vectors."
-    ), None
-
-
-def _unreachable_reason(exc: PineconeError, *, api_key: str, timeout: float, what: str) -> str:
-    if isinstance(exc, PineconeTimeoutError):
-        return f"{what} could not be reached: no answer within {timeout:g} seconds."
-    return f"{what} could not be reached: {_redact(str(exc), api_key)}"

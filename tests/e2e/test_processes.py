@@ -1,7 +1,9 @@
 """`make run` starts web, worker and beat with honcho; this starts the same Procfile for real."""
 
+import asyncio
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -11,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import websockets
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -39,6 +42,17 @@ def ready(port: int):
             return json.loads(response.read())
     except OSError:
         return None
+
+
+async def ask_demo(port: int) -> dict:
+    url = f"ws://127.0.0.1:{port}/ws/chat/nordvin/"
+    async with websockets.connect(url, origin=f"http://127.0.0.1:{port}") as ws:
+        await ws.recv()
+        await ws.send(json.dumps({"type": "message", "text": "Hvad koster fragt til Bornholm?"}))
+        while True:
+            event = json.loads(await asyncio.wait_for(ws.recv(), timeout=30))
+            if event["type"] in {"end", "error"}:
+                return event
 
 
 @pytest.fixture
@@ -78,6 +92,16 @@ def test_web_worker_and_beat_start_together_and_stop_on_ctrl_c(embedded_env, tmp
         assert body["status"] == "ok"
         wait_for(lambda: "ready." in log.read_text(), 60, "the worker to be ready")
         wait_for(lambda: "beat: Starting" in log.read_text(), 60, "beat to start")
+        answer = asyncio.run(ask_demo(port))
+        assert answer["type"] == "end", log.read_text()[-4000:]
+        assert "Bornholm" in answer["text"]
+        # The worker picks the after-answer task up from the file-system broker and runs it.
+        wait_for(
+            lambda: re.search(r"answer_record\[[\w-]+\] succeeded", log.read_text()),
+            60,
+            "the worker to store the answer's context",
+            log,
+        )
         text = log.read_text()
         assert "web.1" in text
         assert "worker.1" in text

@@ -422,3 +422,67 @@ def test_on_a_shop_whose_origin_is_not_allowed_it_says_so_and_stops_reconnecting
         assert page.get_by_label("Your question").is_disabled()
     finally:
         context.close()
+
+
+# --- images ----------------------------------------------------------------------------------
+
+IMAGES = ROOT / "tests" / "data" / "images"
+
+
+def test_it_attaches_an_image_and_sends_it_with_the_next_message(page, fake_openai):
+    fake_openai.script("Et billede af en knust rødvinsflaske.")  # the vision model's description
+    # Records what the widget sends over the websocket.
+    page.evaluate(
+        "() => { window.__sent = []; const send = WebSocket.prototype.send;"
+        " WebSocket.prototype.send = function (data) {"
+        " window.__sent.push(data); return send.call(this, data); }; }"
+    )
+
+    with page.expect_file_chooser() as chooser:
+        page.get_by_role("button", name="Vedhæft billede").click()
+    chooser.value.set_files(str(IMAGES / "broken-bottle.png"))
+    page.wait_for_function("() => { const a = window.__chatWidget.state().attachment; return a && a.id; }")
+
+    attachment = page.evaluate("window.__chatWidget.state().attachment")
+    assert page.locator("chat-widget .attachment img").is_visible()
+    assert "næste besked" in page.locator("chat-widget .attachment").inner_text()
+    [described] = [r for r in fake_openai.requests if r.path.startswith("/v1/chat/completions")][-1:]
+    image_part = described.body["messages"][0]["content"][1]
+    assert image_part["image_url"]["url"].startswith("data:image/png;base64,")
+
+    ask(page, "Flasken var knust, da pakken kom. Hvad gør jeg?")
+
+    page.wait_for_function("() => window.__sent.some((frame) => frame.includes('image_id'))")
+    [sent] = [frame for frame in page.evaluate("window.__sent") if "image_id" in frame]
+    assert f'"image_id":"{attachment["id"]}"' in sent
+    assert page.locator("chat-widget .msg.user img.thumb").count() == 1
+    assert page.locator("chat-widget .attachment").is_hidden()
+    assert page.evaluate("window.__chatWidget.state().attachment") is None
+
+
+def test_a_refused_image_shows_the_servers_message(browser, platform_url, tmp_path):
+    fake = tmp_path / "photo.jpg"
+    fake.write_bytes(b"This is a text file that only says it is a photo.")
+    # Not the `page` fixture: the browser logs the refusal (415) as a console error.
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page_errors: list[str] = []
+    page.on("pageerror", lambda error: page_errors.append(str(error)))
+    try:
+        page.goto(f"{platform_url}/chat/nordvin/")
+        page.get_by_role("button", name="Åbn chat").click()
+        page.wait_for_function("() => window.__chatWidget.state().connected")
+
+        with page.expect_file_chooser() as chooser:
+            page.get_by_role("button", name="Vedhæft billede").click()
+        chooser.value.set_files(str(fake))
+
+        note = page.locator("chat-widget .note.error")
+        note.wait_for()
+        assert "Filen er ikke et understøttet billede" in note.inner_text()
+        assert page.locator("chat-widget .attachment").is_hidden()
+        assert page.evaluate("window.__chatWidget.state().attachment") is None
+        assert page_errors == []
+    finally:
+        context.close()

@@ -4,7 +4,9 @@
  * Optional attributes: data-title (panel heading), data-lang ("da" or "en"; default: the page's).
  * It speaks the chat websocket protocol of DESIGN.md ("Chat websocket") at /ws/chat/<chatbot>/
  * on the host it was loaded from. Server text is only ever inserted with textContent.
- * window.__chatWidget exposes a few hooks for tests and debugging (open, send, dropConnection, state).
+ * The attach button uploads an image to /api/v1/chatbots/<chatbot>/images/ with the conversation
+ * token (X-Conversation-Token); the next message references it by image_id.
+ * window.__chatWidget exposes a few hooks for tests and debugging (open, send, attach, dropConnection, state).
  */
 (function () {
   "use strict";
@@ -23,6 +25,10 @@
       connecting: "Forbinder…", reconnecting: "Forbindelsen blev afbrudt. Forbinder igen…",
       queued: "Sendes, når forbindelsen er tilbage.", error: "Noget gik galt. Prøv igen.",
       unavailable: "Chatten er ikke tilgængelig lige nu.", hello: "Hej! Hvad kan jeg hjælpe med?",
+      attach: "Vedhæft billede", removeImage: "Fjern billede", uploading: "Uploader billede…",
+      attached: "Billedet sendes med din næste besked.", uploadFailed: "Billedet kunne ikke uploades. Prøv igen.",
+      attachLater: "Vent, til chatten er forbundet, og prøv igen.", waitForUpload: "Vent, til billedet er uploadet.",
+      image: "Dit billede",
     },
     en: {
       open: "Open chat", close: "Close chat", label: "Your question", placeholder: "Write a message…",
@@ -30,6 +36,10 @@
       connecting: "Connecting…", reconnecting: "Connection lost. Reconnecting…",
       queued: "Will be sent when the connection is back.", error: "Something went wrong. Please try again.",
       unavailable: "The chat is not available right now.", hello: "Hi! How can I help?",
+      attach: "Attach an image", removeImage: "Remove image", uploading: "Uploading image…",
+      attached: "The image is sent with your next message.", uploadFailed: "The image could not be uploaded. Please try again.",
+      attachLater: "Wait until the chat is connected, then try again.", waitForUpload: "Wait until the image is uploaded.",
+      image: "Your image",
     },
   };
   var lang = (script.getAttribute("data-lang") || document.documentElement.lang || "en").slice(0, 2);
@@ -40,6 +50,8 @@
   var wsBase = (src.protocol === "https:" ? "wss://" : "ws://") + src.host +
     "/ws/chat/" + encodeURIComponent(chatbotId) + "/";
   var storageKey = "chatWidget:" + chatbotId + ":conversation";
+  var uploadUrl = src.protocol + "//" + src.host + "/api/v1/chatbots/" + encodeURIComponent(chatbotId) + "/images/";
+  var IMAGE_TYPES = "image/jpeg,image/png,image/gif,image/webp";
 
   var CSS = [
     ":host{all:initial}",
@@ -71,6 +83,13 @@
     "form button{font:inherit;border:0;border-radius:9px;padding:0 14px;cursor:pointer;background:#6b1d3a;color:#fff}",
     "form button.stop{background:#444}",
     "form button[hidden]{display:none}",
+    "form button.attach{background:#fff;border:1px solid #c9c0c0;padding:0 9px;display:flex;align-items:center}",
+    "form button.attach svg{width:20px;height:20px;fill:#6b1d3a}",
+    ".attachment{display:flex;align-items:center;gap:10px;padding:8px 10px 0;background:#fff;font-size:13px;color:#555}",
+    ".attachment[hidden]{display:none}",
+    ".attachment img{width:44px;height:44px;object-fit:cover;border-radius:6px;border:1px solid #e6dede}",
+    ".attachment button{margin-left:auto;background:none;border:0;font-size:20px;line-height:1;cursor:pointer;color:#555;padding:2px 6px}",
+    ".msg .thumb{display:block;max-width:160px;max-height:160px;border-radius:8px;margin-bottom:6px}",
     "button:disabled,input:disabled{opacity:.55;cursor:not-allowed}",
     ".sr-only{position:absolute;width:1px;height:1px;margin:-1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}",
   ].join("\n");
@@ -102,8 +121,17 @@
   var label = el("label", { for: "chat-input", class: "sr-only" }, t.label);
   var sendButton = el("button", { type: "submit", class: "send" }, t.send);
   var stopButton = el("button", { type: "button", class: "stop", hidden: "" }, t.stop);
-  form.append(label, input, sendButton, stopButton);
-  panel.append(header, status, log, announcer, form);
+  // Never attached to the page: the button opens its file chooser, and shop styles cannot reach it.
+  var fileInput = el("input", { type: "file", accept: IMAGE_TYPES });
+  var attachButton = el("button", { type: "button", class: "attach", "aria-label": t.attach, title: t.attach });
+  attachButton.append(icon("M16.5 6v11.5a4 4 0 0 1-8 0V5a2.5 2.5 0 0 1 5 0v10.5a1 1 0 0 1-2 0V6H10v9.5a2.5 2.5 0 0 0 5 0V5a4 4 0 0 0-8 0v12.5a5.5 5.5 0 0 0 11 0V6h-1.5z"));
+  form.append(label, attachButton, input, sendButton, stopButton);
+  var attachmentBar = el("div", { class: "attachment", hidden: "" });
+  var attachmentPreview = el("img", { alt: t.image });
+  var attachmentStatus = el("span", { role: "status" });
+  var removeButton = el("button", { type: "button", "aria-label": t.removeImage }, "×");
+  attachmentBar.append(attachmentPreview, attachmentStatus, removeButton);
+  panel.append(header, status, log, announcer, attachmentBar, form);
   var launcher = el("button", { type: "button", class: "launcher", "aria-label": t.open, "aria-expanded": "false", "aria-controls": panelId });
   launcher.append(icon("M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"));
   root.append(panel, launcher);
@@ -143,6 +171,7 @@
   var current = null; // the answer being streamed (see newAnswer)
   var answers = [];
   var reconnects = 0;
+  var attachment = null; // {id, preview, uploading}: the image the next message carries
 
   function readToken() {
     try { return localStorage.getItem(storageKey) || ""; } catch (e) { return ""; }
@@ -220,7 +249,7 @@
       if (current.stopWanted) transmit({ type: "stop" });
     } else if (pending) {
       // Same client_id: if the server did get it before the connection broke, it replays that answer.
-      transmit({ type: "message", text: pending.text, client_id: pending.client_id });
+      transmit(messageEvent(pending));
     }
   }
 
@@ -301,7 +330,7 @@
       fatal = true;
       clearTimeout(reconnectTimer);
       status.textContent = t.unavailable;
-      input.disabled = sendButton.disabled = true;
+      input.disabled = sendButton.disabled = attachButton.disabled = true;
       stopButton.hidden = true;
     }
     if (code === "invalid_conversation_token") token = "";
@@ -325,16 +354,77 @@
 
   // --- user actions --------------------------------------------------------------------------
 
+  function messageEvent(message) {
+    var event = { type: "message", text: message.text, client_id: message.client_id };
+    if (message.image_id) event.image_id = message.image_id;
+    return event;
+  }
+
   function ask(text) {
     text = text.trim();
     if (!text || fatal || pending || (current && !current.done)) return false;
-    pending = { client_id: uuid(), text: text };
-    log.append(el("div", { class: "msg user" }, text));
+    if (attachment && attachment.uploading) { note(t.waitForUpload); return false; }
+    pending = { client_id: uuid(), text: text, image_id: attachment ? attachment.id : null };
+    var bubble = el("div", { class: "msg user" });
+    if (attachment) bubble.append(el("img", { class: "thumb", src: attachment.preview, alt: t.image }));
+    bubble.append(document.createTextNode(text));
+    log.append(bubble);
+    // The preview now belongs to the bubble: forget the attachment without revoking its URL.
+    attachment = null;
+    attachmentBar.hidden = true;
     scrollDown();
-    if (!transmit({ type: "message", text: text, client_id: pending.client_id })) {
+    if (!transmit(messageEvent(pending))) {
       note(t.queued);
       connect();
     }
+    return true;
+  }
+
+  // --- images --------------------------------------------------------------------------------
+
+  function clearAttachment() {
+    if (attachment) URL.revokeObjectURL(attachment.preview);
+    attachment = null;
+    attachmentBar.hidden = true;
+    attachmentPreview.removeAttribute("src");
+  }
+
+  function errorText(body) {
+    var error = body && body.error;
+    return error && typeof error.message === "string" && error.message ? error.message : t.uploadFailed;
+  }
+
+  // Uploads the image at once; the server validates it (type by content, size, pixels) and
+  // describes it, and its refusal message is shown as it is, in the chatbot's language.
+  function attach(file) {
+    if (fatal || !file) return false;
+    if (!ready || !token) { note(t.attachLater, true); connect(); return false; }
+    clearAttachment();
+    var mine = { id: null, preview: URL.createObjectURL(file), uploading: true };
+    attachment = mine;
+    attachmentPreview.src = mine.preview;
+    attachmentStatus.textContent = t.uploading;
+    attachmentBar.hidden = false;
+    var body = new FormData();
+    body.append("file", file, file.name || "image");
+    fetch(uploadUrl, { method: "POST", body: body, headers: { "X-Conversation-Token": token }, credentials: "omit" })
+      .then(function (response) {
+        return response.json().catch(function () { return {}; }).then(function (data) {
+          return { ok: response.ok, data: data };
+        });
+      })
+      .then(function (result) {
+        if (attachment !== mine) return; // removed or replaced meanwhile
+        if (!result.ok || !result.data.id) { clearAttachment(); note(errorText(result.data), true); return; }
+        mine.id = result.data.id;
+        mine.uploading = false;
+        attachmentStatus.textContent = t.attached;
+      })
+      .catch(function () {
+        if (attachment !== mine) return;
+        clearAttachment();
+        note(t.uploadFailed, true);
+      });
     return true;
   }
 
@@ -361,6 +451,13 @@
     event.preventDefault();
     if (ask(input.value)) input.value = "";
   });
+  attachButton.addEventListener("click", function () { fileInput.click(); });
+  fileInput.addEventListener("change", function () {
+    var file = fileInput.files && fileInput.files[0];
+    fileInput.value = "";
+    if (file) attach(file);
+  });
+  removeButton.addEventListener("click", function () { clearAttachment(); input.focus(); });
   stopButton.addEventListener("click", function () {
     // While disconnected the stop is sent right after the resume.
     if (current && !current.done) current.stopWanted = !transmit({ type: "stop" });
@@ -375,6 +472,7 @@
   window.__chatWidget = {
     open: open,
     send: ask,
+    attach: attach,
     // Simulates a lost connection: the widget reconnects with backoff and resumes.
     dropConnection: function () { if (ws) ws.close(); },
     state: function () {
@@ -383,6 +481,7 @@
         fatal: fatal,
         reconnects: reconnects,
         pending: pending ? pending.client_id : null,
+        attachment: attachment ? { id: attachment.id, uploading: attachment.uploading } : null,
         answers: answers.map(function (a) {
           return { id: a.id, streamed: a.streamed, final: a.final, seqs: a.seqs.slice(), status: a.status,
             duplicates: a.duplicates, gaps: a.gaps, sources: a.sources, done: a.done };

@@ -3,7 +3,7 @@
 import time
 
 from chatplatform.vectorstores.base import VectorRecord
-from chatplatform.vectorstores.pinecone import IndexCheck, check_pinecone_connection
+from chatplatform.vectorstores.pinecone_check import IndexCheck, check_pinecone_connection
 
 
 def check(server, index_names, **overrides):
