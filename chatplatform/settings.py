@@ -129,7 +129,8 @@ else:
 # --- Celery ----------------------------------------------------------------------------------
 # Without Redis the broker is kombu's file-system transport: web, worker and beat on one
 # machine share a folder under var/, which needs no service at all.
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+# (kombu warns about a file-system URL without a host, hence the explicit "localhost".)
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://localhost//")
 CELERY_BROKER_DIR = VAR_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_DIR.mkdir(parents=True, exist_ok=True)

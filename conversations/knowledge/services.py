@@ -6,6 +6,7 @@ is available here too, as the services are where callers look for it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -85,29 +86,22 @@ def knowledge_document_create(
     }
     title = title.strip()[:200]
     default_title = (extracted.first_heading or source_name)[:200]
+    store = functools.partial(
+        _document_store,
+        chatbot=chatbot,
+        flow=flow,
+        source_name=source_name,
+        data=data,
+        title=title,
+        default_title=default_title,
+        fields=fields,
+        enqueue=enqueue,
+    )
     try:
-        return _document_store(
-            chatbot=chatbot,
-            flow=flow,
-            source_name=source_name,
-            data=data,
-            title=title,
-            default_title=default_title,
-            fields=fields,
-            enqueue=enqueue,
-        )
+        return store()
     except IntegrityError:
         # Two uploads of a new name raced; the other one created the row, so replace it.
-        return _document_store(
-            chatbot=chatbot,
-            flow=flow,
-            source_name=source_name,
-            data=data,
-            title=title,
-            default_title=default_title,
-            fields=fields,
-            enqueue=enqueue,
-        )
+        return store()
 
 
 def _document_store(

@@ -15,15 +15,17 @@ from datetime import time as day_start
 from typing import Any, TypeVar
 
 import httpx
-from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from tracking.clients.base import OrderClientError
 from tracking.clients.config import (
+    http_options,
     integration_credentials,
     order_number_normalise,
+    token_cache_get,
+    token_cache_set,
     url_errors,
 )
 from tracking.clients.http import CommerceHttp
@@ -43,16 +45,10 @@ def http_settings(overrides: Mapping[str, Any]) -> dict[str, Any]:
     `getattr` with defaults because the settings are added by the tracking app's settings block
     and a client must still work (with CommerceHttp's own defaults) before they exist.
     """
-    values: dict[str, Any] = {
-        "timeout": float(getattr(settings, "TRACKING_HTTP_TIMEOUT_SECONDS", 10.0)),
-        "budget": float(getattr(settings, "TRACKING_HTTP_BUDGET_SECONDS", 20.0)),
-        "backoff": float(getattr(settings, "TRACKING_HTTP_BACKOFF_SECONDS", 0.5)),
-    }
     unknown = set(overrides) - {"timeout", "budget", "backoff", "attempts", "transport"}
     if unknown:
         raise TypeError(f"Unknown client overrides: {', '.join(sorted(unknown))}")
-    values.update(overrides)
-    return values
+    return http_options(**overrides)
 
 
 def usable_order_number(number: str) -> str | None:
@@ -195,21 +191,12 @@ class CachedToken:
 
     def get(self) -> tuple[str, bool]:
         """The token and whether it came from the cache (only a cached token may be stale)."""
-        try:
-            token = cache.get(self.key)
-        except Exception:
-            logger.warning("Token cache unavailable; fetching a new commerce API token.")
-            token = None
-        if isinstance(token, str) and token:
+        token = token_cache_get(self.key)
+        if token:
             return token, True
         token, expires_in = self.obtain()
-        # Stop using a token a little before the server does: 10% of its life, at most 5 min.
-        ttl = int(expires_in - min(300.0, expires_in * 0.1))
-        if ttl >= 1:
-            try:
-                cache.set(self.key, token, ttl)
-            except Exception:
-                logger.warning("Token cache unavailable; the commerce API token was not cached.")
+        # Encrypted in the cache like every other stored secret, until shortly before expiry.
+        token_cache_set(self.key, token, expires_in)
         return token, False
 
     def forget(self) -> None:
