@@ -11,6 +11,7 @@ once, at the end, also when stopped or failed.
 """
 
 import asyncio
+import functools
 import logging
 import time
 import uuid
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 
 import orjson
 from channels.db import database_sync_to_async
-from django.db import connection
+from django.db import close_old_connections, connection
 
 from chatplatform.ai import get_chat_provider
 from chatplatform.ai.base import ChatRequest, ChatStream, ProviderError
@@ -32,6 +33,7 @@ from conversations.images.services import image_prompt_context
 from conversations.models import ChatbotSettings, Flow, ImageUpload, Message
 from conversations.output_rules import OutputRules
 from conversations.retrieval import Retrieval, retrieve, sources_of
+from tracking.extraction import redact_personal
 from tracking.replies import order_answer_text
 from tracking.tool import mentions_order_details, order_tool
 
@@ -75,7 +77,20 @@ def _db_write(func):
         return database_sync_to_async(func)
     if _writer is None:
         _writer = ThreadPoolExecutor(max_workers=_WRITE_THREADS, thread_name_prefix="chat-writes")
-    return database_sync_to_async(func, thread_sensitive=False, executor=_writer)
+    return database_sync_to_async(_returning_connection(func), thread_sensitive=False, executor=_writer)
+
+
+def _returning_connection(func):
+    @functools.wraps(func)
+    def call(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        finally:
+            # Give the connection back to the pool now: `database_sync_to_async` closes it only
+            # when this thread runs its next call, and a write thread may then sit idle for long.
+            close_old_connections()
+
+    return call
 
 
 @dataclass
@@ -171,12 +186,13 @@ def _system_prompt(run: AnswerRun, route: Route, retrieval: Retrieval, template:
 def _request(run: AnswerRun, route: Route, retrieval: Retrieval, template: str) -> ChatRequest:
     chatbot = run.state.chatbot
     history = trim_history(run.state.history, budget=chatbot.history_token_budget)
-    question = run.question
+    # Emails and postcodes a shopper typed (for an order lookup) never reach the LLM.
+    question = redact_personal(run.question)
     if run.image is not None:
         question = f"{question}\n\n{image_prompt_context(upload=run.image)}"
     messages = [
         {"role": "system", "content": _system_prompt(run, route, retrieval, template)},
-        *history,
+        *({"role": m["role"], "content": redact_personal(m["content"])} for m in history),
         {"role": "user", "content": question},
     ]
     return ChatRequest(
@@ -229,7 +245,10 @@ async def _order_stream(run: AnswerRun) -> ChatStream:
     )
     return provider.stream_chat(
         ChatRequest(
-            messages=[{"role": "system", "content": system}, {"role": "user", "content": run.question}],
+            messages=[
+                {"role": "system", "content": system},
+                {"role": "user", "content": redact_personal(run.question)},
+            ],
             question=run.question,
             context=[],
             language=chatbot.language,

@@ -1,8 +1,9 @@
 """Order number, email and postcode from what the shopper wrote (the old "ApiVarFlow").
 
 Local rules always run. With the `openai` provider the LLM is asked too (JSON mode, re-asked once
-on invalid JSON); its answers count only where they pass the same format checks, so a made-up
-value is never used. The latest mention wins: a shopper who corrects an email is believed.
+on invalid JSON) for an order number written in a way the rules miss; it never sees emails or
+postcodes (they are redacted, and the rules find them), and its answer counts only when it
+passes the same format check. The latest mention wins: a shopper who corrects an email is believed.
 """
 
 import logging
@@ -94,6 +95,17 @@ def extract_from_text(text: str) -> OrderVariables:
     )
 
 
+def redact_personal(text: str) -> str:
+    """The text without the emails and postcodes the rules recognise, for anything sent to an LLM.
+
+    The rules find those reliably, so the LLM never needs them; order numbers are kept.
+    """
+    if POSTCODE_ALONE.match(text):
+        return "[postcode]"
+    text = EMAIL.sub("[email]", text)
+    return POSTCODE_CUE.sub(lambda match: match.group(0).replace(match.group(1), "[postcode]"), text)
+
+
 def extract_local(messages: list[str]) -> OrderVariables:
     """Variables from the shopper's messages, oldest first; later mentions override earlier."""
     variables = OrderVariables()
@@ -113,7 +125,8 @@ async def extract_with_llm(
     *, provider: ChatProvider, system: str, messages: list[str], local: OrderVariables
 ) -> OrderVariables:
     """Ask the LLM, keep only well-formed values, and fall back to the local result."""
-    transcript = "\n".join(f"Customer: {text}" for text in messages[-10:])
+    # Emails and postcodes never go to the LLM: the local rules have already found them.
+    transcript = "\n".join(f"Customer: {redact_personal(text)}" for text in messages[-10:])
     try:
         result = await provider.complete_json(system=system, user=transcript)
     except ProviderError as exc:
@@ -122,13 +135,7 @@ async def extract_with_llm(
     if not isinstance(result, dict):
         return local
     number = _checked(result.get("order_number"), ORDER_NUMBER)
-    email = _checked(result.get("email"), EMAIL).lower()
-    postcode = str(result.get("postcode") or "").strip()
-    from_llm = OrderVariables(
-        order_number=normalise_order_number(number) if number else "",
-        email=email,
-        postcode=normalise_postcode(postcode) if 3 <= len(postcode) <= 10 else "",
-    )
+    from_llm = OrderVariables(order_number=normalise_order_number(number) if number else "")
     # What the rules found in the newest message is the most reliable, so it wins.
     newest = extract_from_text(messages[-1]) if messages else OrderVariables()
     return replace(local.merged(from_llm).merged(newest))

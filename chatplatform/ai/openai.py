@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import weakref
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -278,6 +279,34 @@ def _json_object(content: str | None) -> dict[str, Any] | None:
 
 # --- embeddings ------------------------------------------------------------------------------
 
+# The embeddings client of each chat client (so per event loop and per settings, like those).
+_embedding_clients: weakref.WeakKeyDictionary[openai.AsyncOpenAI, openai.AsyncOpenAI] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _embeddings_client() -> openai.AsyncOpenAI:
+    """The shared async client's settings with a connection pool of its own.
+
+    The connection pool looks at every idle connection (a socket poll and a getpeername each)
+    whenever a request starts or ends. An answer's embedding request is short; in the pool of the
+    chat streams it left an idle connection per recent question behind, which every chat request
+    and every stream's end then probed: at 100 concurrent answers that was a third of the web
+    process's CPU (bench/README.md). In a pool of their own, embeddings keep few idle connections.
+    """
+    chat = clients.async_client()
+    client = _embedding_clients.get(chat)
+    if client is None:
+        limits = httpx2.Limits(
+            max_connections=settings.OPENAI_MAX_CONNECTIONS,
+            max_keepalive_connections=settings.OPENAI_MAX_CONNECTIONS,
+        )
+        client = chat.with_options(
+            http_client=openai.DefaultAsyncHttpxClient(limits=limits, timeout=chat.timeout)
+        )
+        _embedding_clients[chat] = client
+    return client
+
 
 class OpenAIEmbedder:
     """Embeddings through the OpenAI embeddings API, batched, in input order."""
@@ -311,8 +340,8 @@ class OpenAIEmbedder:
         return vectors
 
     async def aembed(self, texts: list[str]) -> list[list[float]]:
-        """Embed texts with the shared async client."""
-        client = clients.async_client()
+        """Embed texts with the async embeddings client (`_embeddings_client`)."""
+        client = _embeddings_client()
         vectors: list[list[float]] = []
         for batch in self._batches(texts):
             try:

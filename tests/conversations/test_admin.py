@@ -8,7 +8,7 @@ from tests.conversations.factories import ChatbotFactory
 
 pytestmark = pytest.mark.django_db
 
-SECRET = "pcsk_admin_0123456789_secret_zz"
+SECRET = "test_admin_0123456789_secret_zz"
 CHANGE_URL = "/admin/conversations/chatbotsettings/{}/change/"
 ANSWER_SETTINGS = {
     "router_mode": "local",
@@ -70,7 +70,7 @@ def test_the_change_page_shows_a_masked_hint_and_never_the_secret(staff_client):
 
     assert SECRET not in html
     assert SECRET[4:-2] not in html
-    assert "pcsk••••••••zz" in html
+    assert "test••••••••zz" in html
     assert chatbot.knowledgebase_index_endpoint in html
     replace_input = re.search(r'<input[^>]*name="new_pinecone_api_key"[^>]*>', html).group(0)
     assert 'type="password"' in replace_input

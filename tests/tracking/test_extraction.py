@@ -1,7 +1,13 @@
 import pytest
 
 from chatplatform.ai.base import ProviderError
-from tracking.extraction import OrderVariables, extract_from_text, extract_local, extract_with_llm
+from tracking.extraction import (
+    OrderVariables,
+    extract_from_text,
+    extract_local,
+    extract_with_llm,
+    redact_personal,
+)
 
 
 @pytest.mark.parametrize(
@@ -59,15 +65,48 @@ class JsonProvider:
         return self.result
 
 
-async def test_the_llm_fills_in_what_the_rules_missed_but_only_well_formed_values():
+async def test_the_llm_fills_in_only_a_well_formed_order_number():
     local = extract_local(["min ordre er nummer hundrede tusind"])
-    provider = JsonProvider({"order_number": "NV-100000", "email": "not an email", "postcode": "2100"})
+    provider = JsonProvider({"order_number": "NV-100000", "email": "x@example.dk", "postcode": "2100"})
 
     found = await extract_with_llm(
         provider=provider, system="x", messages=["min ordre er nummer hundrede tusind"], local=local
     )
 
-    assert found == OrderVariables(order_number="NV-100000", postcode="2100")
+    assert found == OrderVariables(order_number="NV-100000")
+
+
+async def test_the_llm_is_never_shown_emails_or_postcodes():
+    seen = {}
+
+    class Recorder(JsonProvider):
+        async def complete_json(self, *, system, user, max_attempts=2):
+            seen["user"] = user
+            return {}
+
+    messages = ["ordre NV-100234", "anna@example.dk", "mit postnummer er 2100", "8000"]
+    await extract_with_llm(
+        provider=Recorder({}), system="x", messages=messages, local=extract_local(messages)
+    )
+
+    assert "NV-100234" in seen["user"]
+    assert "anna@example.dk" not in seen["user"]
+    assert "2100" not in seen["user"]
+    assert "8000" not in seen["user"]
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("min mail er anna@example.dk tak", "min mail er [email] tak"),
+        ("Mit postnummer er 3700", "Mit postnummer er [postcode]"),
+        ("2100", "[postcode]"),
+        ("Hvad koster fragt til Bornholm over 900 kr.?", "Hvad koster fragt til Bornholm over 900 kr.?"),
+        ("NV-100234", "NV-100234"),
+    ],
+)
+def test_personal_details_are_redacted_and_the_rest_kept(text, redacted):
+    assert redact_personal(text) == redacted
 
 
 async def test_a_failing_llm_falls_back_to_the_rules():

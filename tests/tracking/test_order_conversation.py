@@ -10,7 +10,6 @@ from conversations.services import chatbot_api_key_create
 from tests.conversations.chat_helpers import ask, connect
 from tests.conversations.factories import ChatbotFactory
 from tests.fakes.commerce.distributor_server import distributor_order
-from tests.fakes.commerce.distributor_server import distributor_server as distributor_server
 from tracking.models import CommerceIntegration, OrderLookup
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -166,3 +165,29 @@ def test_another_chatbots_key_cannot_look_orders_up(client, shop):
     _, key = chatbot_api_key_create(chatbot_id="rival", name="rival")
 
     assert order_api(client, "nordvin", key, order_number="NV-100234", email=EMAIL).status_code == 403
+
+
+async def test_with_the_openai_provider_no_email_or_postcode_reaches_any_prompt(
+    shop, openai_server, settings
+):
+    from chatplatform.ai import reset_providers
+
+    settings.AI_PROVIDER = "openai"
+    settings.OPENAI_API_KEY = openai_server.api_key
+    settings.OPENAI_BASE_URL = openai_server.base_url
+    openai_server.script_chat_only = True
+    reset_providers()
+    openai_server.script(
+        '{"order_number": "NV-100234"}', "Din ordre er afsendt.", '{"order_number": null}', "Ja."
+    )
+    comm, _ = await connect("nordvin")
+
+    await ask(comm, f"Hvor er min ordre NV-100234? Min e-mail er {EMAIL}, postnummer 2100")
+    await ask(comm, "Kan jeg også returnere den?")
+    await comm.disconnect()
+
+    sent = json.dumps([request.body for request in openai_server.requests])
+    assert len(openai_server.requests) >= 3
+    assert EMAIL not in sent
+    assert "2100" not in sent
+    assert "NV-100234" in sent

@@ -93,7 +93,7 @@ def test_it_reports_that_no_index_is_configured(pinecone_server):
 
 
 def test_its_reasons_never_contain_the_api_key(pinecone_server, docs_index, unreachable_host):
-    secret = "pcsk_fake_secret_for_the_check_77"
+    secret = "test-key-for-the-check-77"
     results = [
         *check(pinecone_server, ["docs"], api_key=secret),
         *check(pinecone_server, ["docs"], api_key=f"{secret}\n"),

@@ -145,7 +145,7 @@ def test_it_reports_a_rejected_api_key(docs_index, make_store):
 
 def test_it_reports_an_api_key_that_is_not_a_valid_header(docs_index, make_store):
     with pytest.raises(VectorStoreError) as error:
-        make_store(api_key="pcsk_fake_key_with_newline\n").query([1, 0, 0, 0], top_k=1)
+        make_store(api_key="test-key-with-newline\n").query([1, 0, 0, 0], top_k=1)
 
     assert error.value.code == "vector_store_auth_failed"
 
@@ -234,7 +234,7 @@ def test_no_error_message_repr_or_log_contains_the_api_key(
     pinecone_server, docs_index, make_store, unreachable_host, caplog
 ):
     caplog.set_level(logging.DEBUG)
-    good_key, wrong_key = pinecone_server.api_key, "pcsk_fake_wrong_but_secret_42"
+    good_key, wrong_key = pinecone_server.api_key, "test-wrong-but-secret-42"
     stores = [make_store(), make_store(api_key=wrong_key)]
     errors: list[VectorStoreError] = []
 
