@@ -4,12 +4,14 @@ The task that generates an answer publishes each event (already encoded as a JSO
 `AnswerBuffer`. Websocket and SSE connections subscribe to it, from the start or after a given
 `seq`, and receive the frames as they come; the generation goes on when they go away.
 
-With `REDIS_URL` set, frames are also written to a Redis stream (`XADD` with ids `0-<n>`, in
-batches every few milliseconds, off the token path) so that a client that reconnects to another
-web process can replay them and follow the rest. One writer per event loop batches the frames of
-every answer in progress into one pipeline per interval, so the cost per token does not grow with
-the number of concurrent answers. Without Redis, the buffer lives in this process only, which is
-what a single local process needs.
+With `REDIS_URL` set, frames are also written to a Redis stream (off the token path, every
+`FLUSH_INTERVAL`) so that a client that reconnects to another web process can replay them and
+follow the rest. Frames are numbered 0 (start), seq (tokens), then the final one; each stream entry
+holds the frames written together (`s`: number of the first, `f`: the frames, one per line) and
+has the id `0-<number of the last + 1>`. One writer per event loop puts the entries of every
+answer in progress into one pipeline per interval, so the cost per token does not grow with the
+number of concurrent answers. Without Redis, the buffer lives in this process only, which is what
+a single local process needs.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ logger = logging.getLogger(__name__)
 Send = Callable[[str], Awaitable[None]]
 
 KEEP_SECONDS = 300
-FLUSH_INTERVAL = 0.02
+FLUSH_INTERVAL = 0.05
 _REDIS_KEY = "chatplatform:answer:{}"
 
 
@@ -168,8 +170,9 @@ class _RedisMirror:
                 async with redis_client().pipeline(transaction=False) as pipe:
                     for buffer, batch in batches:
                         key = _REDIS_KEY.format(buffer.message_id)
-                        for entry, frame in batch:
-                            pipe.xadd(key, {"f": frame}, id=f"0-{entry + 1}")
+                        # Frames are JSON: a newline never occurs inside one.
+                        fields = {"s": batch[0][0], "f": "\n".join(frame for _, frame in batch)}
+                        pipe.xadd(key, fields, id=f"0-{batch[-1][0] + 1}")
                         # Expire with the first batch (an answer whose process dies goes away too)
                         # and again with the last one, KEEP_SECONDS after the answer ended.
                         if final or not buffer._redis_expiry_set:
@@ -256,10 +259,9 @@ async def replay_from_redis(message_id: str, *, after_seq: int) -> AsyncIterator
         return None
 
     async def frames() -> AsyncIterator[str]:
-        # Entry 0-1 is the start frame and entry 0-(seq+1) the token with that seq.
-        start = await client.xrange(key, min="0-1", max="0-1")
-        if start:
-            yield start[0][1][b"f"].decode()
+        # The first entry starts with the start frame (number 0); the entry that holds the token
+        # after `after_seq` is the first one whose id is above 0-(after_seq + 1).
+        yield _entry_frames(*entries[0])[0][1]
         last = f"0-{after_seq + 1}"
         deadline = time.monotonic() + KEEP_SECONDS
         while time.monotonic() < deadline:
@@ -270,9 +272,21 @@ async def replay_from_redis(message_id: str, *, after_seq: int) -> AsyncIterator
                 continue
             for entry_id, fields in result[0][1]:
                 last = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
-                frame = fields[b"f"].decode()
-                yield frame
-                if frame.startswith(('{"type":"end"', '{"type":"error"')):
-                    return
+                for number, frame in _entry_frames(entry_id, fields):
+                    if number <= after_seq:
+                        continue
+                    yield frame
+                    if frame.startswith(('{"type":"end"', '{"type":"error"')):
+                        return
 
     return frames()
+
+
+def _entry_frames(entry_id: bytes | str, fields: dict[bytes, bytes]) -> list[tuple[int, str]]:
+    """(number, frame) of each frame of a stream entry."""
+    frames = fields[b"f"].decode().split("\n")
+    if b"s" in fields:
+        first = int(fields[b"s"])
+    else:  # written one frame per entry (before entries held batches): the id says which
+        first = int((entry_id.decode() if isinstance(entry_id, bytes) else entry_id).split("-")[1]) - 1
+    return list(enumerate(frames, start=first))

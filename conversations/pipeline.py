@@ -5,9 +5,10 @@ websocket and SSE connections subscribe to the buffer. The task keeps going when
 away (so a reconnecting client can resume) and ends with exactly one final event: `end`, or
 `error` after a provider failure. Every phase is timed.
 
-The question is saved while the answer is being prepared (it is written concurrently with
-routing and retrieval and is always saved before the first token goes out); the answer is saved
-once, at the end, also when stopped or failed.
+The question is saved while the provider prepares the first token (the write starts once the
+request is on its way, so that its database round trips do not compete with routing and retrieval
+for the interpreter) and always before the first token goes out; the answer is saved once, at the
+end, also when stopped or failed.
 """
 
 import asyncio
@@ -15,6 +16,7 @@ import functools
 import logging
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -257,13 +259,29 @@ async def _order_stream(run: AnswerRun) -> ChatStream:
     )
 
 
+class _QuestionSave:
+    """The question's write: started by `start()` (or when first awaited), awaited once or more."""
+
+    def __init__(self, write: Callable[[], Awaitable[None]]) -> None:
+        self._write = write
+        self._future: asyncio.Future | None = None
+
+    def start(self) -> None:
+        if self._future is None:
+            self._future = asyncio.ensure_future(self._write())
+
+    def __await__(self):
+        self.start()
+        return self._future.__await__()
+
+
 def _consume_outcome(future: asyncio.Future) -> None:
     if not future.cancelled():
         future.exception()
 
 
-async def _prepare(run: AnswerRun) -> tuple[Route, Retrieval, asyncio.Task]:
-    """Route, then retrieve while the question is being saved and the prompt template read."""
+async def _prepare(run: AnswerRun) -> tuple[Route, Retrieval, _QuestionSave]:
+    """Route, then retrieve while the prompt template is read; the question is saved later."""
     started = time.perf_counter()
     route = await _route(run)
     now = run.mark("route_ms", started)
@@ -275,8 +293,9 @@ async def _prepare(run: AnswerRun) -> tuple[Route, Retrieval, asyncio.Task]:
         )
         # Not awaited when the knowledge base is unavailable: its outcome must not go unread.
         run.template.add_done_callback(_consume_outcome)
-    persist = asyncio.ensure_future(
-        _db_write(chat_store.messages_begin)(
+    persist = _QuestionSave(
+        functools.partial(
+            _db_write(chat_store.messages_begin),
             conversation_id=run.state.conversation_id,
             user_message_id=run.user_message_id,
             answer_id=run.answer_id,
@@ -321,6 +340,8 @@ async def _answer(run: AnswerRun) -> None:
             stream = get_chat_provider().stream_chat(_request(run, route, retrieval, await run.template))
         buffer.stream = stream
         run.mark("prompt_ms", prompt_started)
+        # Starts with the next turn of the event loop: once the first read below has sent the request.
+        persist.start()
         if buffer.stop_requested.is_set():
             await stream.aclose()
         async for delta in stream:
@@ -365,7 +386,7 @@ async def _finish(
     run: AnswerRun,
     route: Route,
     retrieval: Retrieval,
-    persist: asyncio.Task | None,
+    persist: _QuestionSave | None,
     status: str,
     error_code: str,
     error_message: str,
