@@ -7,7 +7,7 @@ answer itself runs in its own task and reaches this socket through the answer's 
 import asyncio
 import logging
 from typing import Any, Literal, TypedDict
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 import orjson
 from channels.db import database_sync_to_async
@@ -19,6 +19,7 @@ from conversations import chat_store
 from conversations.answer_buffer import AnswerBuffer, buffer_get, encode, replay_from_redis
 from conversations.chat_store import ChatState
 from conversations.images.selectors import image_for_message
+from conversations.origins import origin_allowed
 from conversations.pipeline import answer_start, answer_stop
 from conversations.rate_limits import RateLimiter, ip_rate_allows
 
@@ -37,17 +38,6 @@ class ErrorEvent(TypedDict):
     type: Literal["error"]
     code: str
     message: str
-
-
-def origin_allowed(origin: str | None, host: str | None, allowed: list[str]) -> bool:
-    """Browsers always send Origin; a missing one is a non-browser client, which origin checks
-    cannot constrain anyway. An empty list allows only the platform's own host."""
-    if not origin:
-        return True
-    origin = origin.rstrip("/").lower()
-    if allowed:
-        return origin in {entry.rstrip("/").lower() for entry in allowed}
-    return bool(host) and urlsplit(origin).netloc == host.lower()
 
 
 class ChatConsumer(AsyncWebsocketConsumer):

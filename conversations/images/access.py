@@ -9,7 +9,6 @@ from the chatbot's `allowed_origins`, the same list that guards the chat websock
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
@@ -22,6 +21,7 @@ from conversations.auth import IsChatbotIntegrationOrStaff
 from conversations.chat_store import chatbot_for_chat, conversation_by_token
 from conversations.images.messages import image_error
 from conversations.models import ChatbotSettings, Conversation
+from conversations.origins import origin_allowed, origin_listed
 
 TOKEN_HEADER = "X-Conversation-Token"  # noqa: S105  (a header name, not a secret)
 ALLOWED_METHODS = "POST, OPTIONS"
@@ -34,24 +34,6 @@ class ConversationAccess:
     """`request.auth` of a visitor: the conversation its token opened."""
 
     conversation: Conversation
-
-
-def origin_allowed(origin: str | None, host: str | None, allowed: list[str]) -> bool:
-    """The websocket's rule: a listed origin, or with an empty list the platform's own host.
-
-    Browsers always send Origin on cross-site requests; without one the caller is not a browser,
-    which an origin check cannot constrain anyway.
-    """
-    if not origin:
-        return True
-    origin = origin.rstrip("/").lower()
-    if allowed:
-        return origin in {entry.rstrip("/").lower() for entry in allowed}
-    return bool(host) and urlsplit(origin).netloc == host.lower()
-
-
-def _origin_listed(origin: str | None, allowed: list[str]) -> bool:
-    return bool(origin) and origin.rstrip("/").lower() in {entry.rstrip("/").lower() for entry in allowed}
 
 
 class ConversationTokenAuthentication(authentication.BaseAuthentication):
@@ -93,7 +75,7 @@ def cors_preflight(request: HttpRequest, *, chatbot: ChatbotSettings) -> HttpRes
     """The answer to a browser's preflight: the allowed method and headers for a listed origin."""
     response = HttpResponse(status=204)
     origin = request.headers.get("Origin")
-    if _origin_listed(origin, chatbot.allowed_origins):
+    if origin_listed(origin, chatbot.allowed_origins):
         response["Access-Control-Allow-Origin"] = origin
         response["Access-Control-Allow-Methods"] = ALLOWED_METHODS
         response["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
@@ -107,7 +89,7 @@ def cors_headers_add(
 ) -> None:
     """Let a listed origin's page read the response (errors included, to show their message)."""
     origin = request.headers.get("Origin")
-    if chatbot is not None and _origin_listed(origin, chatbot.allowed_origins):
+    if chatbot is not None and origin_listed(origin, chatbot.allowed_origins):
         response["Access-Control-Allow-Origin"] = origin
     patch_vary_headers(response, ("Origin",))
 
