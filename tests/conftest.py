@@ -2,6 +2,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from tests import services
+from tests.fakes.openai_server import openai_server  # noqa: F401  (fixture)
 
 
 @pytest.fixture(autouse=True)
@@ -63,3 +64,37 @@ def _empty_cache():
     from django.core.cache import cache
 
     cache.clear()
+
+
+@pytest.fixture
+def openai_settings(settings, openai_server):  # noqa: F811
+    """The openai provider against the tests' OpenAI-compatible server, without SDK retries and
+    with a short timeout: provider tests script every single request."""
+    settings.AI_PROVIDER = "openai"
+    settings.OPENAI_API_KEY = openai_server.api_key
+    settings.OPENAI_BASE_URL = openai_server.base_url
+    settings.OPENAI_TIMEOUT_SECONDS = 2.0
+    settings.OPENAI_MAX_RETRIES = 0
+    settings.OPENAI_CHAT_MODEL = "gpt-4o-mini"
+    settings.OPENAI_VISION_MODEL = "gpt-4o-mini"
+    settings.OPENAI_EMBEDDING_MODEL = "text-embedding-3-small"
+    settings.OPENAI_EMBEDDING_DIMENSIONS = 0
+    from chatplatform.ai import reset_providers
+
+    reset_providers()
+    return settings
+
+
+@pytest.fixture
+def openai_chat(settings, openai_server):  # noqa: F811
+    """The openai provider for whole conversations: the SDK's own retries, and scripted replies
+    kept for chat completions (embedding requests get the server's default)."""
+    settings.AI_PROVIDER = "openai"
+    settings.OPENAI_API_KEY = openai_server.api_key
+    settings.OPENAI_BASE_URL = openai_server.base_url
+    settings.OPENAI_TIMEOUT_SECONDS = 3
+    openai_server.script_chat_only = True
+    from chatplatform.ai import reset_providers
+
+    reset_providers()
+    return openai_server

@@ -83,14 +83,8 @@ async def test_it_streams_the_websocket_events_as_server_sent_events(shop):
     assert events[-1]["text"] == "".join(e["text"] for e in events[1:-1])
 
 
-def test_a_provider_failure_is_a_clear_error_and_keeps_the_question(client, shop, openai_server, settings):
-    from chatplatform.ai import reset_providers
-
-    settings.AI_PROVIDER = "openai"
-    settings.OPENAI_API_KEY = openai_server.api_key
-    settings.OPENAI_BASE_URL = openai_server.base_url
-    openai_server.script_chat_only = True
-    reset_providers()
+def test_a_provider_failure_is_a_clear_error_and_keeps_the_question(client, shop, openai_chat):
+    openai_server = openai_chat
     bot, auth = shop
     bot.knowledgebase_index_endpoint = ""
     bot.flow2_knowledgebase_index = ""

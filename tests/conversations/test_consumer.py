@@ -38,20 +38,6 @@ def chatbot():
     return bot
 
 
-@pytest.fixture
-def openai_chat(openai_server, settings):
-    """The openai provider against the tests' OpenAI-compatible server."""
-    from chatplatform.ai import reset_providers
-
-    settings.AI_PROVIDER = "openai"
-    settings.OPENAI_API_KEY = openai_server.api_key
-    settings.OPENAI_BASE_URL = openai_server.base_url
-    settings.OPENAI_TIMEOUT_SECONDS = 3
-    openai_server.script_chat_only = True
-    reset_providers()
-    return openai_server
-
-
 async def test_it_opens_a_conversation_and_answers_from_the_knowledge_base(chatbot):
     comm, hello = await connect("shop")
 

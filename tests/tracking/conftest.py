@@ -3,7 +3,6 @@ import pytest
 from tests.fakes.commerce.distributor_server import distributor_server  # noqa: F401  (fixture)
 from tests.fakes.commerce.magento_server import magento_server  # noqa: F401  (fixture)
 from tests.fakes.commerce.shopify_server import shopify_server  # noqa: F401  (fixture)
-from tests.fakes.openai_server import openai_server  # noqa: F401  (fixture)
 
 
 @pytest.fixture

@@ -167,16 +167,8 @@ def test_another_chatbots_key_cannot_look_orders_up(client, shop):
     assert order_api(client, "nordvin", key, order_number="NV-100234", email=EMAIL).status_code == 403
 
 
-async def test_with_the_openai_provider_no_email_or_postcode_reaches_any_prompt(
-    shop, openai_server, settings
-):
-    from chatplatform.ai import reset_providers
-
-    settings.AI_PROVIDER = "openai"
-    settings.OPENAI_API_KEY = openai_server.api_key
-    settings.OPENAI_BASE_URL = openai_server.base_url
-    openai_server.script_chat_only = True
-    reset_providers()
+async def test_with_the_openai_provider_no_email_or_postcode_reaches_any_prompt(shop, openai_chat):
+    openai_server = openai_chat
     openai_server.script(
         '{"order_number": "NV-100234"}', "Din ordre er afsendt.", '{"order_number": null}', "Ja."
     )

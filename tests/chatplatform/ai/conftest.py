@@ -4,26 +4,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from chatplatform.ai import reset_providers
 from chatplatform.ai.base import ChatRequest, ContextChunk
-from tests.fakes.openai_server import FakeOpenAIServer, openai_server  # noqa: F401
 
 SHOP_KB = Path(__file__).resolve().parents[2] / "data" / "shop-kb"
-
-
-@pytest.fixture
-def openai_settings(settings, openai_server: FakeOpenAIServer):  # noqa: F811
-    """Point the openai provider at the fake server, with no SDK retries and a short timeout."""
-    settings.AI_PROVIDER = "openai"
-    settings.OPENAI_API_KEY = openai_server.api_key
-    settings.OPENAI_BASE_URL = openai_server.base_url
-    settings.OPENAI_TIMEOUT_SECONDS = 2.0
-    settings.OPENAI_MAX_RETRIES = 0
-    settings.OPENAI_CHAT_MODEL = "gpt-4o-mini"
-    settings.OPENAI_EMBEDDING_MODEL = "text-embedding-3-small"
-    settings.OPENAI_EMBEDDING_DIMENSIONS = 0
-    reset_providers()
-    return settings
 
 
 def chat_request(

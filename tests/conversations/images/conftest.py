@@ -8,11 +8,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from chatplatform.ai import reset_providers
 from conversations.chat_store import conversation_create
 from conversations.models import ChatbotAPIKey, ChatbotSettings, Conversation
 from tests.conversations.factories import ChatbotFactory
-from tests.fakes.openai_server import FakeOpenAIServer
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "images"
 SAMPLE_FORMATS = {
@@ -52,19 +50,6 @@ def api_key(chatbot) -> str:
 @pytest.fixture
 def conversation_and_token(chatbot) -> tuple[Conversation, str]:
     return conversation_create(chatbot=chatbot)
-
-
-@pytest.fixture
-def openai_settings(settings, openai_server: FakeOpenAIServer):
-    """The openai provider against the tests' OpenAI-compatible server, without SDK retries."""
-    settings.AI_PROVIDER = "openai"
-    settings.OPENAI_API_KEY = openai_server.api_key
-    settings.OPENAI_BASE_URL = openai_server.base_url
-    settings.OPENAI_TIMEOUT_SECONDS = 2.0
-    settings.OPENAI_MAX_RETRIES = 0
-    settings.OPENAI_VISION_MODEL = "gpt-4o-mini"
-    reset_providers()
-    return settings
 
 
 def sample(name: str) -> bytes:

@@ -23,16 +23,8 @@ def shop():
     return chatbot
 
 
-async def test_the_image_description_reaches_the_prompt_and_the_question_keeps_the_image(
-    shop, openai_server, settings
-):
-    from chatplatform.ai import reset_providers
-
-    settings.AI_PROVIDER = "openai"
-    settings.OPENAI_API_KEY = openai_server.api_key
-    settings.OPENAI_BASE_URL = openai_server.base_url
-    openai_server.script_chat_only = True
-    reset_providers()
+async def test_the_image_description_reaches_the_prompt_and_the_question_keeps_the_image(shop, openai_chat):
+    openai_server = openai_chat
     await sync_to_async(kb_add)(
         shop, shop.knowledgebase_index_endpoint, {"Returns": "Broken bottles are replaced."}
     )
