@@ -6,6 +6,7 @@ It loads the platform's settings (so the provider is configured the same way) bu
 HTTP stack: websockets only, one route, `/ws/relay/`.
 """
 
+import gc
 import os
 
 import django
@@ -19,3 +20,6 @@ from django.urls import path  # noqa: E402
 from bench.relay_consumer import RelayConsumer  # noqa: E402
 
 application = ProtocolTypeRouter({"websocket": URLRouter([path("ws/relay/", RelayConsumer.as_asgi())])})
+
+# As chatplatform/asgi.py does: the same process set-up for both.
+gc.freeze()

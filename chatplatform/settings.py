@@ -198,6 +198,12 @@ OPENAI_MAX_CONNECTIONS = env.int("OPENAI_MAX_CONNECTIONS", default=200)
 OPENAI_MAX_RETRIES = env.int("OPENAI_MAX_RETRIES", default=2)
 # 0 means the embedding model's native size; text-embedding-3 models can return fewer dimensions.
 OPENAI_EMBEDDING_DIMENSIONS = env.int("OPENAI_EMBEDDING_DIMENSIONS", default=0)
+# Questions whose embedding each web process remembers (0: none); see chatplatform/ai/query_embeddings.py.
+QUERY_EMBEDDING_CACHE_SIZE = env.int("QUERY_EMBEDDING_CACHE_SIZE", default=2048)
+# How long a web process answers from a local index it holds before asking whether another
+# process changed it, and from a prompt template before reading it again (seconds).
+LOCAL_VECTOR_RECHECK_SECONDS = env.float("LOCAL_VECTOR_RECHECK_SECONDS", default=1.0)
+PROMPT_TEMPLATE_RECHECK_SECONDS = env.float("PROMPT_TEMPLATE_RECHECK_SECONDS", default=1.0)
 # Size of the feature-hashed vectors of the local embedder.
 LOCAL_EMBEDDING_DIMENSION = env.int("LOCAL_EMBEDDING_DIMENSION", default=512)
 AI_PROVIDER = env("AI_PROVIDER", default="") or ("openai" if OPENAI_API_KEY else "local")

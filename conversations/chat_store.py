@@ -1,14 +1,16 @@
 """Reads and writes of conversations and messages for the chat pipeline (sync; the async code
 calls them through `database_sync_to_async`).
 
-Nothing is written per token: `messages_begin` saves the question (and a placeholder answer with
-its streaming session) before the first token, `answer_finish` saves the answer once at the end,
-whatever its status, and queues the background record of its context chunks and metrics.
+Nothing is written per token: `messages_begin` saves questions (and a placeholder answer with
+its streaming session for each) before the first token, `answers_finish` saves answers once at
+the end, whatever their status, and queues the background record of their context chunks. Both
+take several at once; `conversations.chat_writes` gathers the pipeline's writes into batches.
 """
 
 import hashlib
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,42 +115,58 @@ def chat_state_load(*, chatbot: ChatbotSettings, conversation: Conversation) -> 
     )
 
 
+@dataclass(frozen=True)
+class QuestionRecord:
+    """A question to save before its answer's first token."""
+
+    conversation_id: uuid.UUID
+    user_message_id: uuid.UUID
+    answer_id: uuid.UUID
+    text: str
+    client_id: str = ""
+    flow: str = ""
+    route_reason: str = ""
+    image_id: uuid.UUID | None = None
+
+
 @transaction.atomic
-def messages_begin(
-    *,
-    conversation_id: uuid.UUID,
-    user_message_id: uuid.UUID,
-    answer_id: uuid.UUID,
-    text: str,
-    client_id: str,
-    flow: str,
-    route_reason: str,
-    image_id: uuid.UUID | None = None,
-) -> None:
-    """Save the question, a placeholder for its answer, and the answer's streaming session."""
-    question = Message.objects.create(
-        id=user_message_id,
-        conversation_id=conversation_id,
-        role=Message.Role.USER,
-        text=text,
-        client_id=client_id,
-        image_id=image_id,
+def messages_begin(records: Sequence[QuestionRecord]) -> None:
+    """Save questions, a placeholder for each answer, and the answers' streaming sessions: one
+    INSERT per table for any number of them."""
+    questions = [
+        Message(
+            id=record.user_message_id,
+            conversation_id=record.conversation_id,
+            role=Message.Role.USER,
+            text=record.text,
+            client_id=record.client_id,
+            image_id=record.image_id,
+        )
+        for record in records
+    ]
+    # After the questions, so each placeholder's `created_at` follows its question's.
+    answers = [
+        Message(
+            id=record.answer_id,
+            conversation_id=record.conversation_id,
+            role=Message.Role.ASSISTANT,
+            status=Message.Status.STREAMING,
+            reply_to_id=record.user_message_id,
+            flow=record.flow,
+            route_reason=record.route_reason[:300],
+        )
+        for record in records
+    ]
+    Message.objects.bulk_create([*questions, *answers])
+    StreamingSession.objects.bulk_create(
+        [StreamingSession(message_id=record.answer_id) for record in records]
     )
-    answer = Message.objects.create(
-        id=answer_id,
-        conversation_id=conversation_id,
-        role=Message.Role.ASSISTANT,
-        status=Message.Status.STREAMING,
-        reply_to=question,
-        flow=flow,
-        route_reason=route_reason[:300],
-    )
-    StreamingSession.objects.create(message=answer)
 
 
 @dataclass(frozen=True)
 class AnswerOutcome:
     answer_id: str
+    conversation_id: uuid.UUID
     text: str
     status: str
     sources: list[dict[str, Any]]
@@ -161,27 +179,34 @@ class AnswerOutcome:
 
 
 @transaction.atomic
-def answer_finish(outcome: AnswerOutcome) -> None:
-    """Save the answer once, with its final status, and queue its background record."""
-    from conversations.chat_tasks import answer_record
+def answers_finish(outcomes: Sequence[AnswerOutcome]) -> None:
+    """Save answers once, with their final status, and queue the background record of those
+    grounded in context (one task for all of them)."""
+    from conversations.chat_tasks import answers_record
 
-    Message.objects.filter(id=outcome.answer_id).update(
-        text=outcome.text,
-        status=outcome.status,
-        sources=outcome.sources,
-        error_code=outcome.error_code,
-        metrics=outcome.metrics,
+    now = timezone.now()
+    for outcome in outcomes:
+        Message.objects.filter(id=outcome.answer_id).update(
+            text=outcome.text,
+            status=outcome.status,
+            sources=outcome.sources,
+            error_code=outcome.error_code,
+            metrics=outcome.metrics,
+        )
+        StreamingSession.objects.filter(message_id=outcome.answer_id).update(
+            status=outcome.status,
+            token_count=outcome.token_count,
+            event_count=outcome.event_count,
+            ttft_ms=outcome.ttft_ms,
+            error_code=outcome.error_code,
+            ended_at=now,
+        )
+    Conversation.objects.filter(id__in={outcome.conversation_id for outcome in outcomes}).update(
+        updated_at=now
     )
-    StreamingSession.objects.filter(message_id=outcome.answer_id).update(
-        status=outcome.status,
-        token_count=outcome.token_count,
-        event_count=outcome.event_count,
-        ttft_ms=outcome.ttft_ms,
-        error_code=outcome.error_code,
-        ended_at=timezone.now(),
-    )
-    Conversation.objects.filter(messages__id=outcome.answer_id).update(updated_at=timezone.now())
-    transaction.on_commit(lambda: answer_record.delay(outcome.answer_id, outcome.context, outcome.metrics))
+    records = [{"answer_id": o.answer_id, "context": o.context} for o in outcomes if o.context]
+    if records:
+        transaction.on_commit(lambda: answers_record.delay(records))
 
 
 def answer_stored(*, answer_id: str) -> Message | None:

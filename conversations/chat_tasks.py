@@ -1,4 +1,4 @@
-"""Work that follows an answer, off the stream: storing the context chunks it used."""
+"""Work that follows answers, off the stream: storing the context chunks they used."""
 
 from typing import Any
 
@@ -8,14 +8,15 @@ from conversations.models import ContextChunk, Message
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def answer_record(answer_id: str, context: list[dict[str, Any]], metrics: dict[str, Any]) -> None:
-    """Store the chunks an answer was grounded in; running it twice stores them once."""
-    if not Message.objects.filter(id=answer_id).exists():
-        return
+def answers_record(records: list[dict[str, Any]]) -> None:
+    """Store the chunks each answer (`answer_id`, `context`) was grounded in; answers deleted
+    meanwhile are skipped, and running it twice stores them once."""
+    wanted = {str(record["answer_id"]) for record in records}
+    present = {str(pk) for pk in Message.objects.filter(id__in=wanted).values_list("id", flat=True)}
     ContextChunk.objects.bulk_create(
         [
             ContextChunk(
-                message_id=answer_id,
+                message_id=record["answer_id"],
                 rank=rank,
                 vector_id=str(chunk.get("id", ""))[:128],
                 index_name=str(chunk.get("index", ""))[:45],
@@ -23,7 +24,9 @@ def answer_record(answer_id: str, context: list[dict[str, Any]], metrics: dict[s
                 score=float(chunk.get("score", 0.0)),
                 text=str(chunk.get("text", "")),
             )
-            for rank, chunk in enumerate(context, start=1)
+            for record in records
+            if str(record["answer_id"]) in present
+            for rank, chunk in enumerate(record["context"], start=1)
         ],
         ignore_conflicts=True,
     )

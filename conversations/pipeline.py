@@ -17,19 +17,17 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import orjson
-from channels.db import database_sync_to_async
-from django.db import close_old_connections, connection
 
 from chatplatform.ai import get_chat_provider
 from chatplatform.ai.base import ChatRequest, ChatStream, ProviderError
 from chatplatform.tokens import trim_history
-from conversations import chat_store, prompts
+from conversations import prompts
 from conversations.answer_buffer import AnswerBuffer, buffer_create, encode
-from conversations.chat_store import AnswerOutcome, ChatState
+from conversations.chat_store import AnswerOutcome, ChatState, QuestionRecord
+from conversations.chat_writes import answer_save, question_save
 from conversations.flow_router import Route, flow_profiles, route_llm, route_local
 from conversations.images.services import image_prompt_context
 from conversations.models import ChatbotSettings, Flow, ImageUpload, Message
@@ -62,37 +60,6 @@ class _QuestionNotSaved(Exception):
 
 # Answers still running in this process; holding them keeps their tasks alive.
 _running: set[asyncio.Task] = set()
-
-# Threads for the answer's two writes (the question before the first token, the answer after the
-# last) on PostgreSQL. On the one thread that Channels and Django share for sync calls, a burst
-# of answers queues its writes (several round trips each) ahead of the short reads that answers
-# are waiting for (rate limit, prompt template), and every answer's first token waits for them.
-_WRITE_THREADS = 4
-_writer: ThreadPoolExecutor | None = None
-
-
-def _db_write(func):
-    """`func` as a coroutine function on the write threads, or on the shared thread for SQLite
-    (one writer at a time, and its in-memory test databases lock tables across threads)."""
-    global _writer  # created on first use, in the process that serves chats
-    if connection.vendor != "postgresql":
-        return database_sync_to_async(func)
-    if _writer is None:
-        _writer = ThreadPoolExecutor(max_workers=_WRITE_THREADS, thread_name_prefix="chat-writes")
-    return database_sync_to_async(_returning_connection(func), thread_sensitive=False, executor=_writer)
-
-
-def _returning_connection(func):
-    @functools.wraps(func)
-    def call(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        finally:
-            # Give the connection back to the pool now: `database_sync_to_async` closes it only
-            # when this thread runs its next call, and a write thread may then sit idle for long.
-            close_old_connections()
-
-    return call
 
 
 @dataclass
@@ -160,9 +127,7 @@ async def _route(run: AnswerRun) -> Route:
         return Route(Flow.Name.APIFLOW, "the message gives order details")
     profiles = flow_profiles(chatbot, run.state.flows, order_tracking=run.state.order_tracking)
     if chatbot.router_mode == ChatbotSettings.RouterMode.LLM:
-        template = await database_sync_to_async(prompts.prompt_template_text)(
-            chatbot_pk=chatbot.pk, purpose=Purpose.ROUTER
-        )
+        template = await prompts.aprompt_template_text(chatbot_pk=chatbot.pk, purpose=Purpose.ROUTER)
         return await route_llm(
             provider=get_chat_provider(), question=run.question, profiles=profiles, template=template
         )
@@ -236,9 +201,7 @@ async def _order_stream(run: AnswerRun) -> ChatStream:
     provider = get_chat_provider()
     if provider.name == "local":
         return await _text_stream(order_answer_text(tool.facts, chatbot.language))
-    template = await database_sync_to_async(prompts.prompt_template_text)(
-        chatbot_pk=chatbot.pk, purpose=Purpose.ORDER_ANSWER
-    )
+    template = await prompts.aprompt_template_text(chatbot_pk=chatbot.pk, purpose=Purpose.ORDER_ANSWER)
     system = prompts.prompt_render(
         template,
         chatbot_name=chatbot.name,
@@ -260,15 +223,23 @@ async def _order_stream(run: AnswerRun) -> ChatStream:
 
 
 class _QuestionSave:
-    """The question's write: started by `start()` (or when first awaited), awaited once or more."""
+    """The question's write: started by `start()` (or when first awaited), awaited once or more;
+    its duration is the answer's `question_save_ms`."""
 
-    def __init__(self, write: Callable[[], Awaitable[None]]) -> None:
+    def __init__(self, write: Callable[[], Awaitable[None]], timings: dict[str, float]) -> None:
         self._write = write
+        self._timings = timings
         self._future: asyncio.Future | None = None
 
     def start(self) -> None:
         if self._future is None:
+            started = time.perf_counter()
             self._future = asyncio.ensure_future(self._write())
+            self._future.add_done_callback(
+                lambda _: self._timings.__setitem__(
+                    "question_save_ms", round((time.perf_counter() - started) * 1000, 2)
+                )
+            )
 
     def __await__(self):
         self.start()
@@ -287,7 +258,7 @@ async def _prepare(run: AnswerRun) -> tuple[Route, Retrieval, _QuestionSave]:
     now = run.mark("route_ms", started)
     if not _uses_order_tool(run, route):
         run.template = asyncio.ensure_future(
-            database_sync_to_async(prompts.prompt_template_text)(
+            prompts.aprompt_template_text(
                 chatbot_pk=run.state.chatbot.pk, purpose=Purpose.ANSWER, flow=route.flow
             )
         )
@@ -295,16 +266,19 @@ async def _prepare(run: AnswerRun) -> tuple[Route, Retrieval, _QuestionSave]:
         run.template.add_done_callback(_consume_outcome)
     persist = _QuestionSave(
         functools.partial(
-            _db_write(chat_store.messages_begin),
-            conversation_id=run.state.conversation_id,
-            user_message_id=run.user_message_id,
-            answer_id=run.answer_id,
-            text=run.question,
-            client_id=run.client_id,
-            flow=route.flow,
-            route_reason=route.reason,
-            image_id=run.image.id if run.image else None,
-        )
+            question_save,
+            QuestionRecord(
+                conversation_id=run.state.conversation_id,
+                user_message_id=run.user_message_id,
+                answer_id=run.answer_id,
+                text=run.question,
+                client_id=run.client_id,
+                flow=route.flow,
+                route_reason=route.reason,
+                image_id=run.image.id if run.image else None,
+            ),
+        ),
+        run.timings,
     )
     flow = next((f for f in run.state.flows if f.name == route.flow), None)
     if flow is None or _uses_order_tool(run, route):
@@ -457,6 +431,7 @@ async def _save(run, retrieval, persist, status, error_code, tokens, ttft_ms, me
     ]
     outcome = AnswerOutcome(
         answer_id=run.buffer.message_id,
+        conversation_id=run.state.conversation_id,
         text="".join(run.parts),
         status=status,
         sources=sources,
@@ -468,6 +443,6 @@ async def _save(run, retrieval, persist, status, error_code, tokens, ttft_ms, me
         context=context,
     )
     try:
-        await _db_write(chat_store.answer_finish)(outcome)
+        await answer_save(outcome)
     except Exception:
         logger.exception("Answer %s could not be saved", run.buffer.message_id)

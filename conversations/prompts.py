@@ -5,10 +5,15 @@ validated when saved and take effect at once: the cache entry is dropped on save
 """
 
 import string
+import time
 
+from channels.db import database_sync_to_async
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from redis.exceptions import RedisError
 
+from chatplatform.cache_async import cache_aget
 from conversations.models import PromptTemplate
 
 Purpose = PromptTemplate.Purpose
@@ -114,9 +119,44 @@ def prompt_template_text(*, chatbot_pk: int, purpose: str, flow: str = "") -> st
     return text
 
 
+# Templates this process read recently, for answers: key -> (monotonic time read, text).
+_recent: dict[str, tuple[float, str]] = {}
+
+
+async def aprompt_template_text(*, chatbot_pk: int, purpose: str, flow: str = "") -> str:
+    """`prompt_template_text` for answers: a template read less than
+    `PROMPT_TEMPLATE_RECHECK_SECONDS` ago is used as it is (an edit saved in another process
+    takes effect within that time, one saved in this process at once); otherwise the cached
+    template is read on the event loop, and only a miss (or an unreadable cache) reads the
+    database, in a thread."""
+    key = _cache_key(chatbot_pk, purpose, flow)
+    now = time.monotonic()
+    recent = _recent.get(key)
+    if recent is not None and now - recent[0] < settings.PROMPT_TEMPLATE_RECHECK_SECONDS:
+        return recent[1]
+    try:
+        text = await cache_aget(key)
+    except RedisError:
+        text = None
+    if text is None:
+        text = await database_sync_to_async(prompt_template_text)(
+            chatbot_pk=chatbot_pk, purpose=purpose, flow=flow
+        )
+    _recent[key] = (now, text)
+    return text
+
+
+def recent_prompt_templates_clear() -> None:
+    """Forget the templates this process read recently; as after a restart."""
+    _recent.clear()
+
+
 def prompt_templates_invalidate(*, chatbot_pk: int, purpose: str) -> None:
     flows = ["", *(choice for choice, _ in PromptTemplate._meta.get_field("flow").choices)]
-    cache.delete_many([_cache_key(chatbot_pk, purpose, flow) for flow in flows])
+    keys = [_cache_key(chatbot_pk, purpose, flow) for flow in flows]
+    cache.delete_many(keys)
+    for key in keys:
+        _recent.pop(key, None)
 
 
 def prompt_render(text: str, **values: str) -> str:

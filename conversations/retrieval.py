@@ -27,7 +27,7 @@ async def retrieve(*, chatbot: ChatbotSettings, flow: Flow, question: str) -> Re
         return Retrieval()
     try:
         store = vector_store_for(chatbot=chatbot, index_name=index_name)
-        [vector] = await get_embedder().aembed([question])
+        vector = await get_embedder().aembed_query(question)
         matches = await store.aquery(vector, top_k=chatbot.retrieval_top_k)
     except VectorStoreError as exc:
         logger.warning(

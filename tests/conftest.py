@@ -17,6 +17,18 @@ def redis_url() -> str:
 
 
 @pytest.fixture
+def redis_cache(settings, redis_url):
+    """Django's cache on the real Redis (whatever REDIS_URL the test run has)."""
+    from django.core.cache import cache
+
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
+    }
+    yield
+    cache.clear()
+
+
+@pytest.fixture
 def postgres_url() -> str:
     return services.postgres_url()
 
@@ -63,7 +75,12 @@ def _empty_cache():
     # Rate-limit counters, prompt templates and vector versions must not leak between tests.
     from django.core.cache import cache
 
+    from conversations.prompts import recent_prompt_templates_clear
+    from conversations.rate_limits import local_ip_counts_clear
+
     cache.clear()
+    local_ip_counts_clear()
+    recent_prompt_templates_clear()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Protocol, runtime_checkable
@@ -209,4 +209,8 @@ class Embedder(Protocol):
 
     async def aembed(self, texts: list[str]) -> list[list[float]]:
         """Embed texts from async code, batched, in input order."""
+        ...
+
+    async def aembed_query(self, text: str) -> Sequence[float]:
+        """Embed one search query from async code (where it pays: cached, batched with others)."""
         ...

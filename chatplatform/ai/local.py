@@ -88,6 +88,10 @@ class LocalEmbedder:
             return await asyncio.to_thread(self.embed, texts)
         return self.embed(texts)
 
+    async def aembed_query(self, text: str) -> np.ndarray:
+        """One question's vector, hashed right here (well under a millisecond)."""
+        return self._vector(text)
+
     def embed_matrix(self, texts: Iterable[str]) -> np.ndarray:
         """Embed texts into a float32 matrix of shape (len(texts), dimension)."""
         rows = [self._vector(text) for text in texts]

@@ -14,6 +14,7 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 import httpx2
+import numpy as np
 import openai
 import orjson
 from django.conf import settings
@@ -30,6 +31,7 @@ from chatplatform.ai.base import (
     Usage,
 )
 from chatplatform.ai.openai_client import TRANSPORT_ERRORS, clients, error_from_sdk, error_kind
+from chatplatform.ai.query_embeddings import QueryEmbeddings
 
 EMBEDDING_BATCH_SIZE = 256
 _NATIVE_EMBEDDING_DIMENSIONS = {
@@ -326,6 +328,7 @@ class OpenAIEmbedder:
         self._requested_dimensions = dimensions or settings.OPENAI_EMBEDDING_DIMENSIONS or None
         self.dimension = self._requested_dimensions or _NATIVE_EMBEDDING_DIMENSIONS.get(self.model, 1536)
         self.batch_size = batch_size
+        self._queries = QueryEmbeddings(self.aembed, cache_size=settings.QUERY_EMBEDDING_CACHE_SIZE)
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         """Embed texts with the sync client (Celery workers)."""
@@ -350,6 +353,10 @@ class OpenAIEmbedder:
                 raise error_from_sdk(exc) from exc
             vectors.extend(self._in_order(response, len(batch)))
         return vectors
+
+    async def aembed_query(self, text: str) -> np.ndarray:
+        """A question's embedding: remembered by text, requested with concurrent questions."""
+        return await self._queries.embed(text if text.strip() else " ")
 
     def _batches(self, texts: list[str]) -> list[list[str]]:
         # The API rejects empty strings; a blank text still needs its place in the output.

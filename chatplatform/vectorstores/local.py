@@ -19,9 +19,9 @@ latest `updated_at` of the namespace, one small indexed query per search.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -29,12 +29,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
 from django.db import connections, transaction
 from django.db.models import Count, Max
+from redis.exceptions import RedisError
 
+from chatplatform.cache_async import cache_aget
 from chatplatform.models import LocalVector
 from chatplatform.vectorstores.base import (
     VECTOR_STORE_DIMENSION_MISMATCH,
@@ -49,6 +54,8 @@ logger = logging.getLogger(__name__)
 _DTYPE = np.dtype("<f4")  # float32, little-endian, whatever the machine's byte order
 WRITE_BATCH_SIZE = 500
 _MAX_CACHED_INDEXES = 64
+# Matrices up to this many values (about 1 ms of matrix product here) are searched on the loop.
+_INLINE_SEARCH_VALUES = 1_000_000
 _VERSION_KEY = "localvec:v1:{index}:{namespace}"
 
 
@@ -72,6 +79,8 @@ class _MatrixCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: OrderedDict[tuple[str, str], _Matrix] = OrderedDict()
+        # When each matrix's version was last confirmed against the shared one (monotonic).
+        self._confirmed: dict[tuple[str, str], float] = {}
         self._loading: dict[tuple[str, str], threading.Lock] = {}
 
     def get(self, key: tuple[str, str], version: str | None) -> _Matrix | None:
@@ -80,14 +89,26 @@ class _MatrixCache:
             if entry is None or version is None or entry.version != version:
                 return None
             self._entries.move_to_end(key)
+            self._confirmed[key] = time.monotonic()
+            return entry
+
+    def recently_confirmed(self, key: tuple[str, str], seconds: float) -> _Matrix | None:
+        """The matrix if its version was confirmed less than `seconds` ago."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or time.monotonic() - self._confirmed.get(key, -1e18) >= seconds:
+                return None
+            self._entries.move_to_end(key)
             return entry
 
     def put(self, key: tuple[str, str], matrix: _Matrix) -> None:
         with self._lock:
             self._entries[key] = matrix
             self._entries.move_to_end(key)
+            self._confirmed[key] = time.monotonic()
             while len(self._entries) > _MAX_CACHED_INDEXES:
-                self._entries.popitem(last=False)
+                evicted, _ = self._entries.popitem(last=False)
+                self._confirmed.pop(evicted, None)
 
     def loading_lock(self, key: tuple[str, str]) -> threading.Lock:
         with self._lock:
@@ -96,10 +117,12 @@ class _MatrixCache:
     def forget(self, key: tuple[str, str]) -> None:
         with self._lock:
             self._entries.pop(key, None)
+            self._confirmed.pop(key, None)
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._confirmed.clear()
 
 
 _matrices = _MatrixCache()
@@ -197,7 +220,9 @@ class LocalVectorStore:
         """Return up to `top_k` records of this namespace nearest to `vector` by cosine, best first."""
         if top_k < 1:
             raise ValueError("top_k must be at least 1.")
-        matrix = self._matrix()
+        return self._search(self._matrix(), vector, top_k)
+
+    def _search(self, matrix: _Matrix, vector: Sequence[float], top_k: int) -> list[VectorMatch]:
         if matrix.dimension is None:
             return []
         query = np.asarray(vector, dtype=np.float32)
@@ -221,13 +246,29 @@ class LocalVectorStore:
         ]
 
     async def aquery(self, vector: Sequence[float], *, top_k: int) -> list[VectorMatch]:
-        """`query` in a worker thread: loading a matrix reads the database, which blocks.
+        """`query` for the event loop.
 
-        A plain worker thread rather than Django's thread-sensitive one, so concurrent chats do
-        not queue behind each other; the thread's database connection, opened only when a matrix
-        is (re)loaded, is closed again before returning, as no request will close it.
+        A matrix whose version was confirmed less than `LOCAL_VECTOR_RECHECK_SECONDS` ago is
+        used as it is: another process's change reaches this one's answers within that time, and
+        concurrent answers do not each wait for a Redis round trip. Otherwise, with Redis, the
+        version is read on the loop's own Redis client; when this process holds the matrix of
+        that version, a small one is searched right here (a matrix product of
+        microseconds) and a large one in a worker thread (NumPy releases the interpreter).
+        Loading a matrix reads the database, which blocks: that, and every case without Redis,
+        runs `query` in a plain worker thread rather than Django's thread-sensitive one, so
+        concurrent chats do not queue behind each other; the thread's database connection,
+        opened only when a matrix is (re)loaded, is closed again before returning.
         """
-        return await asyncio.to_thread(self._query_and_close, list(vector), top_k)
+        if top_k < 1:
+            raise ValueError("top_k must be at least 1.")
+        cached = _matrices.recently_confirmed(self._key, settings.LOCAL_VECTOR_RECHECK_SECONDS)
+        if cached is None:
+            cached = _matrices.get(self._key, await self._aversion())
+        if cached is not None:
+            if cached.vectors.size <= _INLINE_SEARCH_VALUES:
+                return self._search(cached, vector, top_k)
+            return await sync_to_async(self._search, thread_sensitive=False)(cached, vector, top_k)
+        return await sync_to_async(self._query_and_close, thread_sensitive=False)(list(vector), top_k)
 
     def _query_and_close(self, vector: list[float], top_k: int) -> list[VectorMatch]:
         try:
@@ -268,6 +309,17 @@ class LocalVectorStore:
             logger.warning("Local vector store: cache unavailable, reading from the database: %s", exc)
             return None
         return version
+
+    async def _aversion(self) -> str | None:
+        """`_version` without leaving the event loop, when the cache is Redis; None otherwise
+        (and when the token is missing or Redis cannot be read): the caller then goes the
+        thread's way, which creates, reads or reports the token as `_version` does."""
+        if not isinstance(caches["default"], RedisCache):
+            return None
+        try:
+            return await cache_aget(self._version_key())
+        except RedisError:
+            return None
 
     def _table_version(self) -> str:
         # Every upsert moves the latest `updated_at` forward and every delete lowers the count.

@@ -4,15 +4,16 @@ from chatplatform.celery import app
 def test_a_worker_knows_every_task_the_platform_sends():
     app.loader.import_default_modules()
 
-    assert {"conversations.chat_tasks.answer_record", "conversations.knowledge.tasks.ingest_document"} <= set(
-        app.tasks
-    )
+    assert {
+        "conversations.chat_tasks.answers_record",
+        "conversations.knowledge.tasks.ingest_document",
+    } <= set(app.tasks)
 
 
 def test_tasks_go_to_their_queues():
     router = app.amqp.router
 
-    assert router.route({}, "conversations.chat_tasks.answer_record")["queue"].name == "chat"
+    assert router.route({}, "conversations.chat_tasks.answers_record")["queue"].name == "chat"
     assert router.route({}, "conversations.knowledge.tasks.ingest_document")["queue"].name == "ingestion"
     assert router.route({}, "anything.else")["queue"].name == "maintenance"
 

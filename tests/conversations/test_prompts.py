@@ -76,3 +76,30 @@ def test_staff_edit_templates_in_admin_with_validation(staff_client):
     assert "Unknown placeholder(s): {nme}" in bad.content.decode()
     assert good.status_code == 302
     assert prompt_template_text(chatbot_pk=chatbot.pk, purpose="answer") == "Hi. {context}"
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_answers_see_an_edit_made_here_at_once_and_one_made_elsewhere_within_the_recheck_time(
+    settings,
+):
+    from asgiref.sync import sync_to_async
+    from django.core.cache import cache
+
+    from conversations.prompts import _cache_key, aprompt_template_text
+
+    settings.PROMPT_TEMPLATE_RECHECK_SECONDS = 30
+    chatbot = await sync_to_async(ChatbotFactory)()
+    template = await PromptTemplate.objects.acreate(chatbot=chatbot, purpose="answer", template="A:{context}")
+    assert await aprompt_template_text(chatbot_pk=chatbot.pk, purpose="answer") == "A:{context}"
+
+    # Saved in this process: the save drops what this process holds.
+    template.template = "B: {context}"
+    await template.asave()
+    assert await aprompt_template_text(chatbot_pk=chatbot.pk, purpose="answer") == "B: {context}"
+
+    # Saved by another web process: it reaches the shared cache, this process rechecks later.
+    await PromptTemplate.objects.filter(pk=template.pk).aupdate(template="C: {context}")
+    cache.delete(_cache_key(chatbot.pk, "answer", ""))
+    assert await aprompt_template_text(chatbot_pk=chatbot.pk, purpose="answer") == "B: {context}"
+    settings.PROMPT_TEMPLATE_RECHECK_SECONDS = 0
+    assert await aprompt_template_text(chatbot_pk=chatbot.pk, purpose="answer") == "C: {context}"

@@ -97,7 +97,7 @@ def test_web_worker_and_beat_start_together_and_stop_on_ctrl_c(embedded_env, tmp
         assert "Bornholm" in answer["text"]
         # The worker picks the after-answer task up from the file-system broker and runs it.
         wait_for(
-            lambda: re.search(r"answer_record\[[\w-]+\] succeeded", log.read_text()),
+            lambda: re.search(r"answers_record\[[\w-]+\] succeeded", log.read_text()),
             60,
             "the worker to store the answer's context",
             log,

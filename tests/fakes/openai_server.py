@@ -35,7 +35,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -124,6 +124,9 @@ class FakeOpenAIServer:
         self.embedding_dimension = DEFAULT_EMBEDDING_DIMENSION
         # Real servers keep `index` order; a test can scramble it to prove clients sort by index.
         self.shuffle_embeddings = False
+        # The vector of one input text: random per text by default; the benchmark gives it one
+        # whose similarities mean something, so that retrieval finds chunks.
+        self.embedding_function: Callable[[str, int], np.ndarray] = fake_embedding
         # When set, scripted replies are kept for chat completions: embeddings get the default.
         self.script_chat_only = False
         self._record = record
@@ -417,7 +420,8 @@ class _Handler(BaseHTTPRequestHandler):
         fake._sleep_until(time.monotonic() + reply.first_token_delay)
         data = []
         for index, item in enumerate(inputs):
-            vector = fake_embedding(item if isinstance(item, str) else orjson.dumps(item).decode(), dimension)
+            text = item if isinstance(item, str) else orjson.dumps(item).decode()
+            vector = np.asarray(fake.embedding_function(text, dimension), dtype=np.float32)
             encoded = base64.b64encode(vector.tobytes()).decode() if as_base64 else vector.tolist()
             data.append({"object": "embedding", "index": index, "embedding": encoded})
         if fake.shuffle_embeddings:

@@ -283,3 +283,58 @@ async def test_aquery_reads_the_database_off_the_event_loop(monkeypatch):
     assert threads
     assert loop_thread not in threads
     assert ticks > 0
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_with_redis_a_held_matrix_is_searched_on_the_loop_until_another_process_changes_it(
+    redis_cache, monkeypatch
+):
+    from asgiref.sync import sync_to_async
+
+    docs = store()
+    await sync_to_async(docs.upsert)([record("a", [1, 0])])
+    assert [m.id for m in await docs.aquery([1, 0], top_k=5)] == ["a"]
+    loop_thread = threading.get_ident()
+    searched_in: list[int] = []
+    original = LocalVectorStore._search
+
+    def spying_search(self, matrix, vector, top_k):
+        searched_in.append(threading.get_ident())
+        return original(self, matrix, vector, top_k)
+
+    monkeypatch.setattr(LocalVectorStore, "_search", spying_search)
+
+    assert [m.id for m in await docs.aquery([1, 0], top_k=5)] == ["a"]
+    assert searched_in == [loop_thread]
+
+    # A worker process (its own memory, the same Redis) ingests a document.
+    held = dict(local._matrices._entries)
+    local_vector_cache_clear()
+    await sync_to_async(store().upsert)([record("b", [1, 0.2])])
+    local._matrices._entries.update(held)
+
+    assert [m.id for m in await docs.aquery([1, 0], top_k=5)] == ["a", "b"]
+    assert searched_in[1] != loop_thread  # reloaded from the database in a thread
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_answers_trust_a_matrix_confirmed_within_the_recheck_time(redis_cache, settings, monkeypatch):
+    from asgiref.sync import sync_to_async
+
+    settings.LOCAL_VECTOR_RECHECK_SECONDS = 30
+    docs = store()
+    await sync_to_async(docs.upsert)([record("a", [1, 0])])
+    await docs.aquery([1, 0], top_k=5)  # loaded and confirmed
+    version_reads = []
+
+    async def counting_aversion(self):
+        version_reads.append(self)
+
+    monkeypatch.setattr(LocalVectorStore, "_aversion", counting_aversion)
+
+    assert [m.id for m in await docs.aquery([1, 0], top_k=5)] == ["a"]
+    assert version_reads == []
+
+    settings.LOCAL_VECTOR_RECHECK_SECONDS = 0
+    await docs.aquery([1, 0], top_k=5)
+    assert version_reads == [docs]

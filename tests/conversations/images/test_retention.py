@@ -10,7 +10,7 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from chatplatform.celery import app
-from conversations.chat_store import conversation_create, messages_begin
+from conversations.chat_store import QuestionRecord, conversation_create, messages_begin
 from conversations.images import tasks
 from conversations.images.services import image_upload_create, images_delete_expired
 from conversations.models import ImageUpload, Message
@@ -54,13 +54,15 @@ def test_a_message_keeps_its_text_when_its_image_expires(chatbot):
     image = stored_image(chatbot, age_days=40)
     conversation, _ = conversation_create(chatbot=chatbot)
     messages_begin(
-        conversation_id=conversation.pk,
-        user_message_id=uuid.uuid4(),
-        answer_id=uuid.uuid4(),
-        text="Se billedet",
-        client_id="",
-        flow="default",
-        route_reason="",
+        [
+            QuestionRecord(
+                conversation_id=conversation.pk,
+                user_message_id=uuid.uuid4(),
+                answer_id=uuid.uuid4(),
+                text="Se billedet",
+                flow="default",
+            )
+        ]
     )
     question = Message.objects.get(role=Message.Role.USER)
     question.image = image

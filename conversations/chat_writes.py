@@ -1,0 +1,142 @@
+"""The answer pipeline's two writes, gathered into batches.
+
+Every answer writes twice: its question (with a placeholder answer and streaming session) before
+the first token, and the answer once after the last. When many answers run at once, their writes
+are gathered: whatever waits when the writer is free goes in one transaction (three INSERTs for
+any number of questions), and each caller resumes once its own write is committed. A lone write
+leaves at once; nothing waits for a batch to fill. If a batch fails, its writes are retried one
+by one, so that one bad write (its conversation deleted meanwhile, say) fails alone.
+
+On PostgreSQL the writes run on threads of their own rather than the one thread that Channels and
+Django share for sync calls, where a burst of writes would queue ahead of the short reads that
+answers wait for, and they give their connection back to the pool at once. On SQLite they run on
+that shared thread: one writer at a time, and its in-memory test databases lock tables across
+threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import weakref
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Generic, TypeVar
+
+from channels.db import database_sync_to_async
+from django.db import close_old_connections, connection
+
+from conversations import chat_store
+from conversations.chat_store import AnswerOutcome, QuestionRecord
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+MAX_BATCH = 200
+_executor: ThreadPoolExecutor | None = None
+
+
+def _in_writer(func: Callable[[list[T]], None]) -> Callable:
+    """`func` as a coroutine function on the write threads (PostgreSQL) or Django's shared one."""
+    global _executor  # created on first use, in the process that serves chats
+    if connection.vendor != "postgresql":
+        return database_sync_to_async(func)
+    if _executor is None:
+        # One batch of questions and one of answers in flight per event loop.
+        _executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="chat-writes")
+    return database_sync_to_async(_returning_connection(func), thread_sensitive=False, executor=_executor)
+
+
+def _returning_connection(func):
+    @functools.wraps(func)
+    def call(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        finally:
+            # `database_sync_to_async` closes the connection only when this thread runs its next
+            # call; a write thread may sit idle long before that.
+            close_old_connections()
+
+    return call
+
+
+class _Batches(Generic[T]):
+    """Writes of one kind on one event loop; at most one batch in flight."""
+
+    def __init__(self, write: Callable[[Sequence[T]], None]) -> None:
+        self._write = write
+        self._pending: list[tuple[T, asyncio.Future]] = []
+        self._drainer: asyncio.Task | None = None
+
+    async def submit(self, item: T) -> None:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._pending.append((item, future))
+        if self._drainer is None:
+            self._drainer = loop.create_task(self._drain())
+        # Shielded: a cancelled answer's write still happens, and its outcome still arrives.
+        await asyncio.shield(future)
+
+    async def _drain(self) -> None:
+        try:
+            while self._pending:
+                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+                try:
+                    await _in_writer(self._write)([item for item, _ in batch])
+                except Exception as exc:
+                    if len(batch) == 1:
+                        _settle(batch[0][1], exc)
+                        continue
+                    logger.warning(
+                        "A batch of %d chat writes failed (%s); writing them one by one", len(batch), exc
+                    )
+                    for item, future in batch:
+                        try:
+                            await _in_writer(self._write)([item])
+                        except Exception as single:
+                            _settle(future, single)
+                        else:
+                            _settle(future, None)
+                else:
+                    for _, future in batch:
+                        _settle(future, None)
+        finally:
+            self._drainer = None
+
+
+def _settle(future: asyncio.Future, exc: Exception | None) -> None:
+    if future.done():
+        return
+    if exc is None:
+        future.set_result(None)
+    else:
+        future.set_exception(exc)
+        future.add_done_callback(lambda f: f.exception())  # read even when nobody waits any more
+
+
+_batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[_Batches, _Batches]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _of_loop() -> tuple[_Batches[QuestionRecord], _Batches[AnswerOutcome]]:
+    loop = asyncio.get_running_loop()
+    batches = _batches.get(loop)
+    if batches is None:
+        batches = _batches[loop] = (
+            _Batches(chat_store.messages_begin),
+            _Batches(chat_store.answers_finish),
+        )
+    return batches
+
+
+async def question_save(record: QuestionRecord) -> None:
+    """Save a question, its answer's placeholder and streaming session; returns once committed."""
+    await _of_loop()[0].submit(record)
+
+
+async def answer_save(outcome: AnswerOutcome) -> None:
+    """Save an answer with its final status and queue its background record; returns once committed."""
+    await _of_loop()[1].submit(outcome)

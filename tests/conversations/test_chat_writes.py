@@ -1,0 +1,108 @@
+import asyncio
+import uuid
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from conversations.chat_store import AnswerOutcome, QuestionRecord, conversation_create
+from conversations.chat_writes import answer_save, question_save
+from conversations.models import ContextChunk, Conversation, Message, StreamingSession
+from tests.conversations.factories import ChatbotFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def question(conversation_id, text: str = "Fragt til Bornholm?") -> QuestionRecord:
+    return QuestionRecord(
+        conversation_id=conversation_id,
+        user_message_id=uuid.uuid4(),
+        answer_id=uuid.uuid4(),
+        text=text,
+        flow="default",
+        route_reason="closest to 'Levering'",
+    )
+
+
+def outcome(record: QuestionRecord, text: str, context: list | None = None) -> AnswerOutcome:
+    return AnswerOutcome(
+        answer_id=str(record.answer_id),
+        conversation_id=record.conversation_id,
+        text=text,
+        status=Message.Status.COMPLETED,
+        sources=[],
+        error_code="",
+        token_count=len(text.split()),
+        event_count=len(text.split()),
+        ttft_ms=210.0,
+        metrics={"ttft_ms": 210.0},
+        context=context or [],
+    )
+
+
+@sync_to_async
+def new_conversation():
+    conversation, _ = conversation_create(chatbot=ChatbotFactory())
+    return conversation
+
+
+@sync_to_async
+def stored(conversation) -> list[tuple[str, str, str]]:
+    return list(
+        Message.objects.filter(conversation=conversation)
+        .order_by("created_at")
+        .values_list("role", "status", "text")
+    )
+
+
+async def test_questions_asked_together_are_all_saved_in_order_with_their_placeholders():
+    conversations = [await new_conversation() for _ in range(3)]
+    records = [question(c.id, f"Spørgsmål {n}") for n, c in enumerate(conversations)]
+
+    await asyncio.gather(*(question_save(record) for record in records))
+
+    for n, conversation in enumerate(conversations):
+        assert await stored(conversation) == [
+            ("user", "completed", f"Spørgsmål {n}"),
+            ("assistant", "streaming", ""),
+        ]
+    assert await StreamingSession.objects.filter(status="streaming").acount() == 3
+
+
+async def test_a_write_that_cannot_be_saved_fails_alone():
+    conversation = await new_conversation()
+    good, orphan = question(conversation.id), question(uuid.uuid4())  # no such conversation
+
+    results = await asyncio.gather(question_save(good), question_save(orphan), return_exceptions=True)
+
+    assert results[0] is None
+    assert isinstance(results[1], Exception)
+    assert [role for role, _, _ in await stored(conversation)] == ["user", "assistant"]
+    assert await Message.objects.acount() == 2
+
+
+async def test_answers_are_saved_once_with_their_context_recorded_in_the_background():
+    conversation = await new_conversation()
+    first, second = question(conversation.id), question(conversation.id, "Returret?")
+    await question_save(first)
+    await question_save(second)
+    chunk = {"id": "kb-1", "index": "faq", "source": "Levering og fragt", "score": 0.8, "text": "95 kr."}
+
+    await asyncio.gather(
+        answer_save(outcome(first, "Fragt til Bornholm koster 95 kr.", [chunk])),
+        answer_save(outcome(second, "Du har 30 dages returret.")),
+    )
+
+    assert [text for _, _, text in await stored(conversation)] == [
+        "Fragt til Bornholm?",
+        "Fragt til Bornholm koster 95 kr.",
+        "Returret?",
+        "Du har 30 dages returret.",
+    ]
+    sessions = [s async for s in StreamingSession.objects.order_by("started_at")]
+    assert [(s.status, s.ttft_ms) for s in sessions] == [("completed", 210.0), ("completed", 210.0)]
+    chunks = [c async for c in ContextChunk.objects.all()]
+    assert [(str(c.message_id), c.rank, c.source) for c in chunks] == [
+        (str(first.answer_id), 1, "Levering og fragt")
+    ]
+    refreshed = await Conversation.objects.aget(id=conversation.id)
+    assert refreshed.updated_at > conversation.updated_at
