@@ -34,7 +34,8 @@ logger = logging.getLogger(__name__)
 Send = Callable[[str], Awaitable[None]]
 
 KEEP_SECONDS = 300
-FLUSH_INTERVAL = 0.05
+# A follower on another process sees frames at most this late; every flush costs one pipeline.
+FLUSH_INTERVAL = 0.2
 _REDIS_KEY = "chatplatform:answer:{}"
 
 

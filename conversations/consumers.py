@@ -154,7 +154,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 "answer_in_progress", "Wait for the current answer to finish, or stop it first."
             )
             return
-        if not self.limiter.allows() or not await ip_rate_allows(self.client_ip):
+        if not self.limiter.allows() or not ip_rate_allows(self.client_ip):
             await self.fail("rate_limited", "Too many messages; please wait a minute.")
             return
         self.current = answer_start(state=self.state, question=text.strip(), client_id=client_id, image=image)

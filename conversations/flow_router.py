@@ -5,6 +5,7 @@ the local feature-hashing embedder, which needs no network and costs well under 
 The LLM router asks for JSON and falls back to the local router on any error or unknown flow.
 """
 
+import functools
 import logging
 import threading
 from dataclasses import dataclass
@@ -48,6 +49,14 @@ def _local_embedder() -> LocalEmbedder:
     return _embedder
 
 
+@functools.lru_cache(maxsize=2048)
+def _question_vector(question: str, dimension: int) -> np.ndarray:
+    """The hashed vector of a question; shoppers ask the same questions again and again."""
+    vector = _local_embedder().embed_matrix([question])[0]
+    vector.setflags(write=False)
+    return vector
+
+
 def flow_candidates(flows: list[Flow], *, order_tracking: bool = False) -> list[Flow]:
     """Enabled flows that can answer: those with a knowledge-base index, and order tracking
     when the chatbot has a commerce integration."""
@@ -88,7 +97,7 @@ def flow_profiles(
 def route_local(question: str, profiles: list[FlowProfile]) -> Route:
     if not profiles:
         return Route(Flow.Name.DEFAULT, "no flow has a knowledge base; using the default flow")
-    query = _local_embedder().embed_matrix([question])[0]
+    query = _question_vector(question, _local_embedder().dimension)
     scores = {profile.name: float(np.max(profile.vectors @ query)) for profile in profiles}
     best = max(scores, key=scores.__getitem__)
     if scores[best] <= 0.0:

@@ -1,22 +1,29 @@
 """Message rate limits: per websocket connection (in memory) and per client IP (shared).
 
-The per-IP count is one `INCR` and `EXPIRE` in a single round trip on the event loop's Redis
-client when `REDIS_URL` is set, so that every web process shares it; without Redis there is one
-web process and the count lives in its memory. Neither waits for a thread.
+The per-IP limit is a fixed one-minute window. Without Redis there is one web process and the
+count lives in its memory. With `REDIS_URL` every web process shares the count in Redis, but a
+message does not wait for Redis: each process decides from the shared count it last read plus
+what it counted itself since, and one background round trip per `SYNC_INTERVAL` adds its own
+counts to Redis (`INCRBY`, `EXPIRE`) and reads the totals back. Across processes the limit can be
+exceeded by what the other processes admitted within one interval; in exchange the message path
+has no round trip, no extra turn of the event loop, and keeps working when Redis does not (the
+per-connection limit still holds then).
 """
 
+import asyncio
 import logging
 import time
+import weakref
 from collections import deque
 
 from django.conf import settings
-from redis.exceptions import RedisError
 
 from chatplatform.redis_async import async_redis
 
 logger = logging.getLogger(__name__)
 
-_WINDOW_SECONDS = 60
+WINDOW_SECONDS = 60
+SYNC_INTERVAL = 0.1
 _KEY = "chatplatform:chat-rate:{ip}:{window}"
 
 
@@ -38,41 +45,80 @@ class RateLimiter:
         return True
 
 
-class _WindowCounts:
-    """Counts per key for the current fixed window of this process (no Redis)."""
+class _IpCounts:
+    """Per-IP counts of the current window in this process: the shared total as last read from
+    Redis, and what this process admitted since (not yet added to Redis)."""
 
     def __init__(self) -> None:
         self.window = -1
-        self.counts: dict[str, int] = {}
+        self.shared: dict[str, int] = {}
+        self.unsynced: dict[str, int] = {}
+        self.syncing: asyncio.Task | None = None
+        self.failing = False
 
-    def incr(self, key: str, window: int) -> int:
+    def admit(self, ip: str, window: int, limit: int) -> bool:
         if window != self.window:
-            self.window, self.counts = window, {}
-        self.counts[key] = count = self.counts.get(key, 0) + 1
-        return count
+            self.window, self.shared, self.unsynced = window, {}, {}
+        count = self.shared.get(ip, 0) + self.unsynced.get(ip, 0) + 1
+        if count > limit:
+            return False
+        self.unsynced[ip] = self.unsynced.get(ip, 0) + 1
+        return True
+
+    def start_sync(self) -> None:
+        if self.syncing is None or self.syncing.done():
+            self.syncing = asyncio.get_running_loop().create_task(self._sync())
+
+    async def _sync(self) -> None:
+        while self.unsynced:
+            await asyncio.sleep(SYNC_INTERVAL)
+            window, counts = self.window, self.unsynced
+            self.unsynced = {}
+            try:
+                async with async_redis().pipeline(transaction=False) as pipe:
+                    for ip, count in counts.items():
+                        key = _KEY.format(ip=ip, window=window)
+                        pipe.incrby(key, count)
+                        pipe.expire(key, 2 * WINDOW_SECONDS)
+                    replies = await pipe.execute()
+            except Exception as exc:  # counting degrades to this process; messages go on
+                if not self.failing:
+                    logger.warning("Per-IP message counts not shared, Redis unavailable: %s", exc)
+                self.failing = True
+                if window == self.window:
+                    for ip, count in counts.items():
+                        self.shared[ip] = self.shared.get(ip, 0) + count
+                continue
+            self.failing = False
+            if window == self.window:
+                for ip, total in zip(counts, replies[::2], strict=True):
+                    # Counts admitted while the round trip was under way are still in `unsynced`.
+                    self.shared[ip] = int(total)
 
 
-_local_counts = _WindowCounts()
+_local = _IpCounts()
+_per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _IpCounts] = weakref.WeakKeyDictionary()
 
 
 def local_ip_counts_clear() -> None:
-    """Forget this process's per-IP counts (without Redis); as after a restart."""
-    _local_counts.window, _local_counts.counts = -1, {}
+    """Forget this process's per-IP counts; as after a restart."""
+    global _local
+    _local = _IpCounts()
+    _per_loop.clear()
 
 
-async def ip_rate_allows(ip: str) -> bool:
-    """A fixed one-minute window per IP. If Redis cannot be reached the message is allowed (the
-    per-connection limit still holds) rather than refusing every visitor."""
-    window = int(time.time() // _WINDOW_SECONDS)
+def ip_rate_allows(ip: str) -> bool:
+    """Whether a message from `ip` is within `CHAT_MESSAGES_PER_MINUTE_PER_IP`; counts it if so.
+    Called from the event loop; never waits."""
+    window = int(time.time() // WINDOW_SECONDS)
+    limit = settings.CHAT_MESSAGES_PER_MINUTE_PER_IP
     if not settings.REDIS_URL:
-        return _local_counts.incr(ip, window) <= settings.CHAT_MESSAGES_PER_MINUTE_PER_IP
-    key = _KEY.format(ip=ip, window=window)
-    try:
-        async with async_redis().pipeline(transaction=False) as pipe:
-            pipe.incr(key)
-            pipe.expire(key, 2 * _WINDOW_SECONDS)
-            count, _ = await pipe.execute()
-    except RedisError as exc:
-        logger.warning("Per-IP message limit skipped, Redis unavailable: %s", exc)
-        return True
-    return count <= settings.CHAT_MESSAGES_PER_MINUTE_PER_IP
+        return _local.admit(ip, window, limit)
+    loop = asyncio.get_running_loop()
+    counts = _per_loop.get(loop)
+    if counts is None:
+        counts = _per_loop[loop] = _IpCounts()
+    admitted = counts.admit(ip, window, limit)
+    if admitted:
+        counts.start_sync()
+    return admitted
