@@ -13,7 +13,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from redis.exceptions import RedisError
 
-from chatplatform.cache_async import cache_aget
+from chatplatform.cache_async import CacheWatch, cache_aget
 from conversations.models import PromptTemplate
 
 Purpose = PromptTemplate.Purpose
@@ -123,12 +123,25 @@ def prompt_template_text(*, chatbot_pk: int, purpose: str, flow: str = "") -> st
 _recent: dict[str, tuple[float, str]] = {}
 
 
+def _templates_read(texts: dict[str, str | None]) -> None:
+    now = time.monotonic()
+    for key, text in texts.items():
+        if text is None:  # dropped by a save, or expired: the next answer reads it anew
+            _recent.pop(key, None)
+        else:
+            _recent[key] = (now, text)
+
+
+# Templates that answers use are re-read in the background, so answers need not wait for them.
+_template_watch = CacheWatch(_templates_read, interval=lambda: settings.PROMPT_TEMPLATE_RECHECK_SECONDS)
+
+
 async def aprompt_template_text(*, chatbot_pk: int, purpose: str, flow: str = "") -> str:
     """`prompt_template_text` for answers: a template read less than
     `PROMPT_TEMPLATE_RECHECK_SECONDS` ago is used as it is (an edit saved in another process
-    takes effect within that time, one saved in this process at once); otherwise the cached
-    template is read on the event loop, and only a miss (or an unreadable cache) reads the
-    database, in a thread."""
+    takes effect within that time, one saved in this process at once), and the templates in use
+    are re-read in the background; otherwise the cached template is read on the event loop, and
+    only a miss (or an unreadable cache) reads the database, in a thread."""
     key = _cache_key(chatbot_pk, purpose, flow)
     now = time.monotonic()
     recent = _recent.get(key)
@@ -143,12 +156,14 @@ async def aprompt_template_text(*, chatbot_pk: int, purpose: str, flow: str = ""
             chatbot_pk=chatbot_pk, purpose=purpose, flow=flow
         )
     _recent[key] = (now, text)
+    _template_watch.touch(key)
     return text
 
 
 def recent_prompt_templates_clear() -> None:
     """Forget the templates this process read recently; as after a restart."""
     _recent.clear()
+    _template_watch.clear()
 
 
 def prompt_templates_invalidate(*, chatbot_pk: int, purpose: str) -> None:

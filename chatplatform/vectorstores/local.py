@@ -39,7 +39,7 @@ from django.db import connections, transaction
 from django.db.models import Count, Max
 from redis.exceptions import RedisError
 
-from chatplatform.cache_async import cache_aget
+from chatplatform.cache_async import CacheWatch, cache_aget
 from chatplatform.models import LocalVector
 from chatplatform.vectorstores.base import (
     VECTOR_STORE_DIMENSION_MISMATCH,
@@ -126,11 +126,25 @@ class _MatrixCache:
 
 
 _matrices = _MatrixCache()
+# Version key -> matrix key of the indexes whose versions are kept confirmed in the background.
+_watched: dict[str, tuple[str, str]] = {}
+
+
+def _versions_read(versions: dict[str, Any]) -> None:
+    for version_key, version in versions.items():
+        key = _watched.get(version_key)
+        # `get` confirms a held matrix of that version; any other version (or none) drops it.
+        if key is not None and _matrices.get(key, version) is None:
+            _matrices.forget(key)
+
+
+_version_watch = CacheWatch(_versions_read, interval=lambda: settings.LOCAL_VECTOR_RECHECK_SECONDS)
 
 
 def local_vector_cache_clear() -> None:
     """Forget this process's matrices (not the shared versions); as if another process asked."""
     _matrices.clear()
+    _version_watch.clear()
 
 
 def encode_values(values: Sequence[float]) -> bytes:
@@ -250,7 +264,8 @@ class LocalVectorStore:
 
         A matrix whose version was confirmed less than `LOCAL_VECTOR_RECHECK_SECONDS` ago is
         used as it is: another process's change reaches this one's answers within that time, and
-        concurrent answers do not each wait for a Redis round trip. Otherwise, with Redis, the
+        answers do not wait for a Redis round trip, because the versions of the indexes queried
+        in the last minutes are confirmed in the background (`CacheWatch`). Otherwise, with Redis, the
         version is read on the loop's own Redis client; when this process holds the matrix of
         that version, a small one is searched right here (a matrix product of
         microseconds) and a large one in a worker thread (NumPy releases the interpreter).
@@ -264,6 +279,9 @@ class LocalVectorStore:
         cached = _matrices.recently_confirmed(self._key, settings.LOCAL_VECTOR_RECHECK_SECONDS)
         if cached is None:
             cached = _matrices.get(self._key, await self._aversion())
+        # From now on the version is confirmed in the background, so answers need not wait for it.
+        _watched[self._version_key()] = self._key
+        _version_watch.touch(self._version_key())
         if cached is not None:
             if cached.vectors.size <= _INLINE_SEARCH_VALUES:
                 return self._search(cached, vector, top_k)

@@ -103,3 +103,26 @@ async def test_answers_see_an_edit_made_here_at_once_and_one_made_elsewhere_with
     assert await aprompt_template_text(chatbot_pk=chatbot.pk, purpose="answer") == "B: {context}"
     settings.PROMPT_TEMPLATE_RECHECK_SECONDS = 0
     assert await aprompt_template_text(chatbot_pk=chatbot.pk, purpose="answer") == "C: {context}"
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_templates_in_use_are_reread_in_the_background(redis_cache, settings, monkeypatch):
+    import asyncio
+
+    from asgiref.sync import sync_to_async
+    from django.core.cache import cache
+
+    from conversations import prompts
+    from conversations.prompts import _cache_key, aprompt_template_text
+
+    settings.PROMPT_TEMPLATE_RECHECK_SECONDS = 0.2
+    chatbot = await sync_to_async(ChatbotFactory)()
+    assert await aprompt_template_text(chatbot_pk=chatbot.pk, purpose="answer") == DEFAULT_TEMPLATES["answer"]
+    # Another web process saves a template: its save drops the shared entry, its next read fills it.
+    await sync_to_async(cache.set)(_cache_key(chatbot.pk, "answer", ""), "Elsewhere: {context}", 600)
+    reads = []
+    monkeypatch.setattr(prompts, "cache_aget", lambda *args: reads.append(args))
+    await asyncio.sleep(0.5)
+
+    assert await aprompt_template_text(chatbot_pk=chatbot.pk, purpose="answer") == "Elsewhere: {context}"
+    assert reads == []  # the answer itself did not wait for a read

@@ -9,7 +9,12 @@ import pytest
 from chatplatform.models import LocalVector
 from chatplatform.vectorstores import local
 from chatplatform.vectorstores.base import VectorRecord, VectorStore, VectorStoreError
-from chatplatform.vectorstores.local import LocalVectorStore, decode_values, local_vector_cache_clear
+from chatplatform.vectorstores.local import (
+    LocalVectorStore,
+    decode_values,
+    encode_values,
+    local_vector_cache_clear,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -338,3 +343,37 @@ async def test_answers_trust_a_matrix_confirmed_within_the_recheck_time(redis_ca
     settings.LOCAL_VECTOR_RECHECK_SECONDS = 0
     await docs.aquery([1, 0], top_k=5)
     assert version_reads == [docs]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_indexes_in_use_are_rechecked_in_the_background_so_answers_do_not_wait(
+    redis_cache, settings, monkeypatch
+):
+    from asgiref.sync import sync_to_async
+    from django.core.cache import cache
+
+    settings.LOCAL_VECTOR_RECHECK_SECONDS = 0.2
+    docs = store()
+    await sync_to_async(docs.upsert)([record("a", [1, 0])])
+    await docs.aquery([1, 0], top_k=5)
+    version_reads = []
+    original = LocalVectorStore._aversion
+
+    async def counting_aversion(self):
+        version_reads.append(self)
+        return await original(self)
+
+    monkeypatch.setattr(LocalVectorStore, "_aversion", counting_aversion)
+    await asyncio.sleep(0.5)  # past the recheck time: confirmed meanwhile in the background
+
+    assert [m.id for m in await docs.aquery([1, 0], top_k=5)] == ["a"]
+    assert version_reads == []
+
+    # Another process adds a vector and publishes a new version; the background check sees it.
+    await sync_to_async(LocalVector.objects.create)(
+        index_name="docs", namespace="shop-1", vector_id="b", values=encode_values([1, 0.2]), metadata={}
+    )
+    await sync_to_async(cache.set)(docs._version_key(), "changed-elsewhere", None)
+    await asyncio.sleep(0.5)
+
+    assert [m.id for m in await docs.aquery([1, 0], top_k=5)] == ["a", "b"]
