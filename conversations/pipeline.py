@@ -32,6 +32,7 @@ from conversations.flow_router import Route, flow_profiles, route_llm, route_loc
 from conversations.images.services import image_prompt_context
 from conversations.models import ChatbotSettings, Flow, ImageUpload, Message
 from conversations.output_rules import OutputRules
+from conversations.request_gate import request_preparing, request_sent, requests_sent
 from conversations.retrieval import Retrieval, retrieve, sources_of
 from tracking.extraction import redact_personal
 from tracking.replies import order_answer_text
@@ -76,8 +77,6 @@ class AnswerRun:
     timings: dict[str, float] = field(default_factory=dict)
     parts: list[str] = field(default_factory=list)
     stream: ChatStream | None = None
-    # The answer prompt's template, read while retrieving (it does not depend on what is found).
-    template: asyncio.Future | None = None
     image: ImageUpload | None = None
 
     def mark(self, phase: str, since: float) -> float:
@@ -106,6 +105,7 @@ def answer_start(
         run.timings["image_description_ms"] = round(image.description_ms, 2)
     if client_id:
         state.answers_by_client_id[client_id] = str(answer_id)
+    request_preparing()
     task = asyncio.get_running_loop().create_task(_answer(run), name=f"answer-{answer_id}")
     _running.add(task)
     task.add_done_callback(_running.discard)
@@ -234,36 +234,27 @@ class _QuestionSave:
     def start(self) -> None:
         if self._future is None:
             started = time.perf_counter()
-            self._future = asyncio.ensure_future(self._write())
+            self._future = asyncio.ensure_future(self._write_after_requests())
             self._future.add_done_callback(
                 lambda _: self._timings.__setitem__(
                     "question_save_ms", round((time.perf_counter() - started) * 1000, 2)
                 )
             )
 
+    async def _write_after_requests(self) -> None:
+        await requests_sent()
+        await self._write()
+
     def __await__(self):
         self.start()
         return self._future.__await__()
 
 
-def _consume_outcome(future: asyncio.Future) -> None:
-    if not future.cancelled():
-        future.exception()
-
-
 async def _prepare(run: AnswerRun) -> tuple[Route, Retrieval, _QuestionSave]:
-    """Route, then retrieve while the prompt template is read; the question is saved later."""
+    """Route, then retrieve; the question is saved later."""
     started = time.perf_counter()
     route = await _route(run)
     now = run.mark("route_ms", started)
-    if not _uses_order_tool(run, route):
-        run.template = asyncio.ensure_future(
-            prompts.aprompt_template_text(
-                chatbot_pk=run.state.chatbot.pk, purpose=Purpose.ANSWER, flow=route.flow
-            )
-        )
-        # Not awaited when the knowledge base is unavailable: its outcome must not go unread.
-        run.template.add_done_callback(_consume_outcome)
     persist = _QuestionSave(
         functools.partial(
             question_save,
@@ -299,6 +290,7 @@ async def _answer(run: AnswerRun) -> None:
     route, retrieval, persist = Route("default", ""), Retrieval(), None
     first_token_at: float | None = None
     saved = False
+    preparing = True
     try:
         route, retrieval, persist = await _prepare(run)
         await buffer.publish_start(
@@ -311,11 +303,19 @@ async def _answer(run: AnswerRun) -> None:
         elif _uses_order_tool(run, route):
             stream = await _order_stream(run)
         else:
-            stream = get_chat_provider().stream_chat(_request(run, route, retrieval, await run.template))
+            # Read in the background while in use (`prompts.aprompt_template_text`), the template
+            # is at hand here: no turn of the event loop between the question and its request.
+            template = await prompts.aprompt_template_text(
+                chatbot_pk=chatbot.pk, purpose=Purpose.ANSWER, flow=route.flow
+            )
+            stream = get_chat_provider().stream_chat(_request(run, route, retrieval, template))
         buffer.stream = stream
         run.mark("prompt_ms", prompt_started)
-        # Starts with the next turn of the event loop: once the first read below has sent the request.
+        # Starts once the first read below has sent the request, and those of answers that
+        # arrived with this one have left too (`request_gate`).
         persist.start()
+        request_sent()
+        preparing = False
         if buffer.stop_requested.is_set():
             await stream.aclose()
         async for delta in stream:
@@ -353,6 +353,8 @@ async def _answer(run: AnswerRun) -> None:
         error_message = "Something went wrong on our side; please try again."
         logger.exception("Answer %s failed", buffer.message_id)
     finally:
+        if preparing:
+            request_sent()
         await _finish(run, route, retrieval, persist, status, error_code, error_message, first_token_at)
 
 

@@ -88,9 +88,8 @@ class OpenAIChatProvider:
         done = False
         finished = False
         try:
-            client = clients.async_client()
-            async with client.chat.completions.with_streaming_response.create(**params) as response:
-                chunks = response.http_response.aiter_bytes()
+            async with _chat_response(params) as response:
+                chunks = response.aiter_bytes()
                 pending = b""
                 data: list[bytes] = []
                 # Deltas parsed from one network read are yielded as one piece: tokens that
@@ -243,6 +242,25 @@ class OpenAIChatProvider:
         if not content or not content.strip():
             raise ProviderError(PROVIDER_BAD_RESPONSE, "The AI provider returned an empty description.")
         return content.strip()
+
+
+@contextlib.asynccontextmanager
+async def _chat_response(params: dict[str, Any]) -> AsyncGenerator[httpx2.Response, None]:
+    """The streamed chat completion's HTTP response, its body not read yet, closed on exit.
+
+    `client.post` is the SDK's documented way to call an endpoint with a body of one's own:
+    `chat.completions.create` would first walk the parameters against the SDK's typed
+    dictionaries, about 0.5 ms of CPU per request here, for a body that is plain JSON data
+    already. Authentication, retries before the first byte, timeouts and status errors are the
+    SDK's all the same.
+    """
+    stream = await clients.async_client().post(
+        "/chat/completions", body=params, cast_to=object, stream=True, stream_cls=openai.AsyncStream[object]
+    )
+    try:
+        yield stream.response
+    finally:
+        await stream.response.aclose()
 
 
 _full_jitter = _wait_random_exponential(multiplier=0.5, max=8)
