@@ -79,9 +79,13 @@ class CacheWatch:
 
     def touch(self, key: str) -> None:
         """Keep `key` fresh on the running loop from now on, until it goes unused."""
+        loop = asyncio.get_running_loop()
+        watched = self._loops.get(loop)
+        if watched is not None and key in watched[0] and not watched[1][0].done():
+            watched[0][key] = time.monotonic()  # every answer comes here: the short way
+            return
         if _redis_location() is None or self._interval() <= 0:
             return
-        loop = asyncio.get_running_loop()
         used, task = self._loops.setdefault(loop, ({}, [None]))
         used[key] = time.monotonic()
         if task[0] is None or task[0].done():
@@ -104,4 +108,9 @@ class CacheWatch:
             self._on_values({key: found.get(key) for key in keys})
 
     def clear(self) -> None:
+        """Stop watching everything, on every loop."""
+        for used, task in list(self._loops.values()):
+            used.clear()
+            if task[0] is not None and not task[0].done():
+                task[0].cancel()
         self._loops.clear()

@@ -30,7 +30,7 @@ from chatplatform.ai.base import (
     ProviderError,
     Usage,
 )
-from chatplatform.ai.openai_client import TRANSPORT_ERRORS, clients, error_from_sdk, error_kind
+from chatplatform.ai.openai_client import TRANSPORT_ERRORS, clients, error_from_sdk, error_kind, pool_limits
 from chatplatform.ai.query_embeddings import QueryEmbeddings
 
 EMBEDDING_BATCH_SIZE = 256
@@ -317,12 +317,10 @@ def _embeddings_client() -> openai.AsyncOpenAI:
     chat = clients.async_client()
     client = _embedding_clients.get(chat)
     if client is None:
-        limits = httpx2.Limits(
-            max_connections=settings.OPENAI_MAX_CONNECTIONS,
-            max_keepalive_connections=settings.OPENAI_MAX_CONNECTIONS,
-        )
         client = chat.with_options(
-            http_client=openai.DefaultAsyncHttpxClient(limits=limits, timeout=chat.timeout)
+            http_client=openai.DefaultAsyncHttpxClient(
+                limits=pool_limits(settings.OPENAI_MAX_CONNECTIONS), timeout=chat.timeout
+            )
         )
         _embedding_clients[chat] = client
     return client

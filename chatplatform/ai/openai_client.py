@@ -50,10 +50,18 @@ def _timeout(seconds: float) -> httpx2.Timeout:
     return httpx2.Timeout(seconds, connect=min(seconds, 10.0))
 
 
-def _limits(max_connections: int) -> httpx2.Limits:
-    # Keep as many idle connections as we may open: answers come in bursts and a new TLS
-    # handshake per answer costs more than an idle socket.
-    return httpx2.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+KEEPALIVE_SECONDS = 60.0
+
+
+def pool_limits(max_connections: int) -> httpx2.Limits:
+    # Keep as many idle connections as we may open, for a minute rather than httpx's 5 seconds:
+    # answers come in bursts, and a new TLS handshake per answer costs more than an idle socket
+    # (a connection the server closed meanwhile is noticed and replaced when it is taken).
+    return httpx2.Limits(
+        max_connections=max_connections,
+        max_keepalive_connections=max_connections,
+        keepalive_expiry=KEEPALIVE_SECONDS,
+    )
 
 
 class _Clients:
@@ -91,7 +99,7 @@ class _Clients:
                     timeout=_timeout(timeout),
                     max_retries=max_retries,
                     http_client=openai.DefaultAsyncHttpxClient(
-                        limits=_limits(max_connections), timeout=_timeout(timeout)
+                        limits=pool_limits(max_connections), timeout=_timeout(timeout)
                     ),
                 )
                 per_loop[config] = client
@@ -113,7 +121,7 @@ class _Clients:
                     timeout=_timeout(timeout),
                     max_retries=max_retries,
                     http_client=openai.DefaultHttpxClient(
-                        limits=_limits(max_connections), timeout=_timeout(timeout)
+                        limits=pool_limits(max_connections), timeout=_timeout(timeout)
                     ),
                 )
                 self._sync[config] = client

@@ -126,3 +126,4 @@ async def test_templates_in_use_are_reread_in_the_background(redis_cache, settin
 
     assert await aprompt_template_text(chatbot_pk=chatbot.pk, purpose="answer") == "Elsewhere: {context}"
     assert reads == []  # the answer itself did not wait for a read
+    prompts.recent_prompt_templates_clear()  # stops the background re-reads before the loop ends

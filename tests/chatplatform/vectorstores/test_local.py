@@ -377,3 +377,4 @@ async def test_indexes_in_use_are_rechecked_in_the_background_so_answers_do_not_
     await asyncio.sleep(0.5)
 
     assert [m.id for m in await docs.aquery([1, 0], top_k=5)] == ["a", "b"]
+    local_vector_cache_clear()  # stops the background check before this test's loop ends
