@@ -5,22 +5,18 @@ asyncio connections cannot move between loops: daphne has one loop, tests and `a
 make others, so each loop gets its own connection pool.
 """
 
-import asyncio
-import weakref
-
 import redis.asyncio
 from django.conf import settings
 
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, redis.asyncio.Redis]] = (
-    weakref.WeakKeyDictionary()
-)
+from chatplatform.loops import PerLoop
+
+_clients: PerLoop[dict[str, redis.asyncio.Redis]] = PerLoop(dict)
 
 
 def async_redis(url: str | None = None) -> redis.asyncio.Redis:
     """The running loop's client for `url`, by default `settings.REDIS_URL` (which must be set)."""
     url = url or settings.REDIS_URL
-    loop = asyncio.get_running_loop()
-    clients = _clients.setdefault(loop, {})
+    clients = _clients.get()
     client = clients.get(url)
     if client is None:
         client = clients[url] = redis.asyncio.from_url(

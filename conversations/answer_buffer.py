@@ -20,13 +20,13 @@ import asyncio
 import contextlib
 import logging
 import time
-import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import orjson
 from django.conf import settings
 
+from chatplatform.loops import PerLoop
 from chatplatform.redis_async import async_redis
 
 logger = logging.getLogger(__name__)
@@ -195,16 +195,8 @@ class _RedisMirror:
                 )
 
 
-# One mirror per event loop, like the Redis clients below.
-_mirrors: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _RedisMirror] = weakref.WeakKeyDictionary()
-
-
-def _mirror() -> _RedisMirror:
-    loop = asyncio.get_running_loop()
-    mirror = _mirrors.get(loop)
-    if mirror is None:
-        mirror = _mirrors[loop] = _RedisMirror()
-    return mirror
+# One mirror per event loop, like the Redis clients.
+_mirror = PerLoop(_RedisMirror).get
 
 
 # -- the registry of this process ------------------------------------------------------------

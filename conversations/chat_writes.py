@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Generic, TypeVar
@@ -27,6 +26,7 @@ from typing import Generic, TypeVar
 from channels.db import database_sync_to_async
 from django.db import close_old_connections, connection
 
+from chatplatform.loops import PerLoop
 from conversations import chat_store
 from conversations.chat_store import AnswerOutcome, QuestionRecord
 
@@ -116,20 +116,7 @@ def _settle(future: asyncio.Future, exc: Exception | None) -> None:
         future.add_done_callback(lambda f: f.exception())  # read even when nobody waits any more
 
 
-_batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[_Batches, _Batches]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _of_loop() -> tuple[_Batches[QuestionRecord], _Batches[AnswerOutcome]]:
-    loop = asyncio.get_running_loop()
-    batches = _batches.get(loop)
-    if batches is None:
-        batches = _batches[loop] = (
-            _Batches(chat_store.messages_begin),
-            _Batches(chat_store.answers_finish),
-        )
-    return batches
+_of_loop = PerLoop(lambda: (_Batches(chat_store.messages_begin), _Batches(chat_store.answers_finish))).get
 
 
 async def question_save(record: QuestionRecord) -> None:

@@ -13,11 +13,11 @@ per-connection limit still holds then).
 import asyncio
 import logging
 import time
-import weakref
 from collections import deque
 
 from django.conf import settings
 
+from chatplatform.loops import PerLoop
 from chatplatform.redis_async import async_redis
 
 logger = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ class _IpCounts:
 
 
 _local = _IpCounts()
-_per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _IpCounts] = weakref.WeakKeyDictionary()
+_per_loop = PerLoop(_IpCounts)
 
 
 def local_ip_counts_clear() -> None:
@@ -114,10 +114,7 @@ def ip_rate_allows(ip: str) -> bool:
     limit = settings.CHAT_MESSAGES_PER_MINUTE_PER_IP
     if not settings.REDIS_URL:
         return _local.admit(ip, window, limit)
-    loop = asyncio.get_running_loop()
-    counts = _per_loop.get(loop)
-    if counts is None:
-        counts = _per_loop[loop] = _IpCounts()
+    counts = _per_loop.get()
     admitted = counts.admit(ip, window, limit)
     if admitted:
         counts.start_sync()

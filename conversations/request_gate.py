@@ -9,7 +9,8 @@ that it does not hold the interpreter while requests are still being prepared.
 
 import asyncio
 import contextlib
-import weakref
+
+from chatplatform.loops import PerLoop
 
 MAX_WAIT = 0.1
 
@@ -21,15 +22,7 @@ class _Gate:
         self.open.set()
 
 
-_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Gate] = weakref.WeakKeyDictionary()
-
-
-def _gate() -> _Gate:
-    loop = asyncio.get_running_loop()
-    gate = _gates.get(loop)
-    if gate is None:
-        gate = _gates[loop] = _Gate()
-    return gate
+_gate = PerLoop(_Gate).get
 
 
 def request_preparing() -> None:

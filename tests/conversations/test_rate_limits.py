@@ -9,7 +9,7 @@ from conversations.rate_limits import RateLimiter, ip_rate_allows
 
 async def synced() -> None:
     """Until this loop's counts are in Redis and the totals read back."""
-    counts = rate_limits._per_loop[asyncio.get_running_loop()]
+    counts = rate_limits._per_loop.get()
     await asyncio.wait_for(counts.syncing, timeout=5)
 
 
