@@ -80,11 +80,12 @@ class _Batches(Generic[T]):
         await asyncio.shield(future)
 
     async def _drain(self) -> None:
+        write = _in_writer(self._write)
         try:
             while self._pending:
                 batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
                 try:
-                    await _in_writer(self._write)([item for item, _ in batch])
+                    await write([item for item, _ in batch])
                 except Exception as exc:
                     if len(batch) == 1:
                         _settle(batch[0][1], exc)
@@ -94,7 +95,7 @@ class _Batches(Generic[T]):
                     )
                     for item, future in batch:
                         try:
-                            await _in_writer(self._write)([item])
+                            await write([item])
                         except Exception as single:
                             _settle(future, single)
                         else:

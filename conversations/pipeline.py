@@ -12,11 +12,9 @@ end, also when stopped or failed.
 """
 
 import asyncio
-import functools
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import orjson
@@ -226,8 +224,8 @@ class _QuestionSave:
     """The question's write: started by `start()` (or when first awaited), awaited once or more;
     its duration is the answer's `question_save_ms`."""
 
-    def __init__(self, write: Callable[[], Awaitable[None]], timings: dict[str, float]) -> None:
-        self._write = write
+    def __init__(self, record: QuestionRecord, timings: dict[str, float]) -> None:
+        self._record = record
         self._timings = timings
         self._future: asyncio.Future | None = None
 
@@ -243,7 +241,7 @@ class _QuestionSave:
 
     async def _write_after_requests(self) -> None:
         await requests_sent()
-        await self._write()
+        await question_save(self._record)
 
     def __await__(self):
         self.start()
@@ -256,18 +254,15 @@ async def _prepare(run: AnswerRun) -> tuple[Route, Retrieval, _QuestionSave]:
     route = await _route(run)
     now = run.mark("route_ms", started)
     persist = _QuestionSave(
-        functools.partial(
-            question_save,
-            QuestionRecord(
-                conversation_id=run.state.conversation_id,
-                user_message_id=run.user_message_id,
-                answer_id=run.answer_id,
-                text=run.question,
-                client_id=run.client_id,
-                flow=route.flow,
-                route_reason=route.reason,
-                image_id=run.image.id if run.image else None,
-            ),
+        QuestionRecord(
+            conversation_id=run.state.conversation_id,
+            user_message_id=run.user_message_id,
+            answer_id=run.answer_id,
+            text=run.question,
+            client_id=run.client_id,
+            flow=route.flow,
+            route_reason=route.reason,
+            image_id=run.image.id if run.image else None,
         ),
         run.timings,
     )

@@ -372,7 +372,7 @@ class OpenAIEmbedder:
 
     async def aembed_query(self, text: str) -> np.ndarray:
         """A question's embedding: remembered by text, requested with concurrent questions."""
-        return await self._queries.embed(text if text.strip() else " ")
+        return await self._queries.embed(text)
 
     def _batches(self, texts: list[str]) -> list[list[str]]:
         # The API rejects empty strings; a blank text still needs its place in the output.

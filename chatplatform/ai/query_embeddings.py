@@ -24,12 +24,11 @@ import numpy as np
 
 EmbedMany = Callable[[list[str]], Awaitable[list[list[float]]]]
 
-DEFAULT_CACHE_SIZE = 2048
 MAX_BATCH = 64
 
 
 class QueryEmbeddings:
-    def __init__(self, embed_many: EmbedMany, *, cache_size: int = DEFAULT_CACHE_SIZE) -> None:
+    def __init__(self, embed_many: EmbedMany, *, cache_size: int) -> None:
         self._embed_many = embed_many
         self._cache_size = cache_size
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -58,9 +57,6 @@ class QueryEmbeddings:
             future.add_done_callback(_consume)
         # Shielded: a cancelled caller must not cancel the vector that other callers wait for.
         return await asyncio.shield(future)
-
-    def clear(self) -> None:
-        self._cache.clear()
 
     def _send(self, loop: asyncio.AbstractEventLoop) -> None:
         pending = self._pending.pop(loop, {})
