@@ -17,7 +17,6 @@ question, and every answer is grounded in retrieved context as it would be in pr
 from __future__ import annotations
 
 import argparse
-import threading
 
 import numpy as np
 
@@ -62,14 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     server.script(
         benchmark_reply(args.tokens, args.first_token_ms, args.interval_ms), times=_SCRIPTED_CHAT_REPLIES
     )
-    server.start()
-    print(f"fake OpenAI server on http://{args.host}:{server.port}/v1", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
+    server.serve_until_interrupted()
 
 
 if __name__ == "__main__":

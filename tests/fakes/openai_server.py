@@ -190,6 +190,17 @@ class FakeOpenAIServer:
         self._thread.start()
         return self
 
+    def serve_until_interrupted(self) -> None:
+        """Start, say where, serve until Ctrl-C, stop (for running it as a program)."""
+        self.start()
+        print(f"fake OpenAI server on http://{self._httpd.server_address[0]}:{self.port}/v1", flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
     def stop(self) -> None:
         self._stopping.set()
         self._httpd.shutdown()
@@ -540,14 +551,7 @@ def main(argv: list[str] | None = None) -> None:
         default_reply=benchmark_reply(args.tokens, args.first_token_ms, args.interval_ms),
         record=False,  # a long benchmark must not grow memory
     )
-    server.start()
-    print(f"fake OpenAI server on http://{args.host}:{server.port}/v1", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
+    server.serve_until_interrupted()
 
 
 if __name__ == "__main__":
