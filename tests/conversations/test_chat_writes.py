@@ -4,7 +4,7 @@ import uuid
 import pytest
 from asgiref.sync import sync_to_async
 
-from conversations.chat_store import AnswerOutcome, QuestionRecord, conversation_create
+from conversations.chat_store import AnswerOutcome, QuestionRecord, conversation_create, messages_begin
 from conversations.chat_writes import answer_save, question_save
 from conversations.models import ContextChunk, Conversation, Message, StreamingSession
 from tests.conversations.factories import ChatbotFactory
@@ -106,3 +106,51 @@ async def test_answers_are_saved_once_with_their_context_recorded_in_the_backgro
     ]
     refreshed = await Conversation.objects.aget(id=conversation.id)
     assert refreshed.updated_at > conversation.updated_at
+
+
+def test_questions_and_placeholders_are_stored_with_every_field_as_the_orm_would_set_it():
+    # messages_begin writes plain INSERTs: each column not taken from the record holds the
+    # model's own default, so a new field without one fails here rather than in production.
+    conversation, _ = conversation_create(chatbot=ChatbotFactory())
+    record = question(conversation.id, "Kan I levere til Bornholm?")
+    taken = {"id", "conversation", "created_at", "role", "status", "text", "reply_to", "flow", "route_reason"}
+
+    messages_begin([record])
+
+    asked = Message.objects.get(id=record.user_message_id)
+    placeholder = Message.objects.get(id=record.answer_id)
+    assert (asked.role, asked.status, asked.text) == ("user", "completed", "Kan I levere til Bornholm?")
+    assert (placeholder.role, placeholder.status, placeholder.reply_to_id) == (
+        "assistant",
+        "streaming",
+        record.user_message_id,
+    )
+    assert (placeholder.flow, placeholder.route_reason) == ("default", "closest to 'Levering'")
+    assert asked.created_at < placeholder.created_at
+    defaults = Message(conversation=conversation)
+    for field in Message._meta.concrete_fields:
+        if field.name not in taken and field.name != "client_id":
+            assert getattr(asked, field.attname) == getattr(defaults, field.attname), field.name
+            assert getattr(placeholder, field.attname) == getattr(defaults, field.attname), field.name
+    session = StreamingSession.objects.get(message_id=record.answer_id)
+    session_defaults = StreamingSession(message=placeholder)
+    for field in StreamingSession._meta.concrete_fields:
+        if field.name not in {"id", "message", "started_at"}:
+            assert getattr(session, field.attname) == getattr(session_defaults, field.attname), field.name
+    assert session.started_at == placeholder.created_at
+
+
+def test_a_client_id_is_kept_on_the_question_only():
+    conversation, _ = conversation_create(chatbot=ChatbotFactory())
+    record = QuestionRecord(
+        conversation_id=conversation.id,
+        user_message_id=uuid.uuid4(),
+        answer_id=uuid.uuid4(),
+        text="Hvornår kommer min ordre?",
+        client_id="c-42",
+    )
+
+    messages_begin([record])
+
+    assert Message.objects.get(id=record.user_message_id).client_id == "c-42"
+    assert Message.objects.get(id=record.answer_id).client_id == ""
