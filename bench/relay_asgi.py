@@ -6,7 +6,6 @@ It loads the platform's settings (so the provider is configured the same way) bu
 HTTP stack: websockets only, one route, `/ws/relay/`.
 """
 
-import gc
 import os
 
 import django
@@ -18,8 +17,9 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs
 from django.urls import path  # noqa: E402
 
 from bench.relay_consumer import RelayConsumer  # noqa: E402
+from chatplatform.gc_setup import gc_set_up  # noqa: E402
 
 application = ProtocolTypeRouter({"websocket": URLRouter([path("ws/relay/", RelayConsumer.as_asgi())])})
 
 # As chatplatform/asgi.py does: the same process set-up for both.
-gc.freeze()
+gc_set_up()

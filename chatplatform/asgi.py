@@ -1,6 +1,5 @@
 """ASGI entry point: HTTP through Django, websockets through the Channels router."""
 
-import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -10,6 +9,7 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs Django set up)
 
+from chatplatform.gc_setup import gc_set_up  # noqa: E402
 from chatplatform.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -19,7 +19,7 @@ application = ProtocolTypeRouter(
     }
 )
 
-# Everything loaded so far (Django, the apps, the SDKs) lives as long as the process: move it out
-# of the garbage collector's reach, so that a full collection walks only what was created since.
-# Without this a full collection takes 85-165 ms here and stalls every stream (bench/README.md).
-gc.freeze()
+# Everything loaded so far, and what the first answers would load, lives as long as the process:
+# out of the garbage collector's reach, so that a full collection walks only what was created
+# since (chatplatform/gc_setup.py).
+gc_set_up()

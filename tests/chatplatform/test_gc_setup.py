@@ -1,0 +1,89 @@
+"""The web process freezes what lives as long as it does, including what answers load on first use.
+
+Each case starts the ASGI application in a subprocess of its own: this test process has long
+imported everything, so only a fresh interpreter shows what an answer imports after start-up.
+"""
+
+import gc
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from chatplatform import gc_setup
+from tests.chatplatform.test_settings import clean_env
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Streams one answer and embeds one question with the SDK, as the answer path does, then reports
+# the modules imported meanwhile and the collector's state.
+PROBE = """
+import asyncio, gc, json, sys
+import chatplatform.asgi
+from chatplatform.ai import get_chat_provider, get_embedder
+from chatplatform.ai.base import ChatRequest
+
+loaded = set(sys.modules)
+
+async def answer():
+    request = ChatRequest(
+        messages=[{"role": "user", "content": "Hvad koster fragt?"}], question="Hvad koster fragt?",
+        context=[], language="da",
+    )
+    text = "".join([delta async for delta in get_chat_provider().stream_chat(request)])
+    vector = await get_embedder().aembed_query("Hvad koster fragt?")
+    return text, len(vector)
+
+text, dimension = asyncio.run(answer())
+print(json.dumps({
+    "text": text,
+    "dimension": dimension,
+    "imported": sorted(set(sys.modules) - loaded),
+    "frozen": gc.get_freeze_count(),
+    "threshold": gc.get_threshold(),
+}))
+"""
+
+
+def run_probe(tmp_path, openai_server) -> dict:
+    env = clean_env(
+        tmp_path,
+        AI_PROVIDER="openai",
+        OPENAI_API_KEY=openai_server.api_key,
+        OPENAI_BASE_URL=openai_server.base_url,
+        OPENAI_MAX_RETRIES="0",
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_an_answer_imports_nothing_of_the_sdk_or_its_http_stack_after_start_up(tmp_path, openai_server):
+    openai_server.script("Fragt koster 49 kr.")
+
+    probe = run_probe(tmp_path, openai_server)
+
+    assert probe["text"] == "Fragt koster 49 kr."
+    assert probe["dimension"] > 0
+    stack = ("openai", "httpx2", "httpcore2", "h11", "anyio", "pydantic", "truststore", "tenacity")
+    late = [name for name in probe["imported"] if name.split(".")[0] in stack]
+    assert late == [], f"imported after start-up, so never frozen: {late}"
+
+
+def test_start_up_freezes_the_loaded_objects_and_raises_the_young_threshold(tmp_path, openai_server):
+    openai_server.script("Hej.")
+
+    probe = run_probe(tmp_path, openai_server)
+
+    # Django, the apps and the SDKs: hundreds of thousands of objects, never walked again.
+    assert probe["frozen"] > 100_000
+    assert probe["threshold"][0] == gc_setup.YOUNG_GENERATION_THRESHOLD
+
+
+def test_the_answer_path_modules_all_exist():
+    # A renamed module would fail start-up; this says which one.
+    for name in gc_setup.ANSWER_PATH_MODULES:
+        __import__(name)
+    assert gc.isenabled()
