@@ -40,7 +40,6 @@ print(json.dumps({
     "dimension": dimension,
     "imported": sorted(set(sys.modules) - loaded),
     "frozen": gc.get_freeze_count(),
-    "threshold": gc.get_threshold(),
 }))
 """
 
@@ -72,14 +71,13 @@ def test_an_answer_imports_nothing_of_the_sdk_or_its_http_stack_after_start_up(t
     assert late == [], f"imported after start-up, so never frozen: {late}"
 
 
-def test_start_up_freezes_the_loaded_objects_and_raises_the_young_threshold(tmp_path, openai_server):
+def test_start_up_freezes_the_loaded_objects(tmp_path, openai_server):
     openai_server.script("Hej.")
 
     probe = run_probe(tmp_path, openai_server)
 
     # Django, the apps and the SDKs: hundreds of thousands of objects, never walked again.
     assert probe["frozen"] > 100_000
-    assert probe["threshold"][0] == gc_setup.YOUNG_GENERATION_THRESHOLD
 
 
 def test_the_answer_path_modules_all_exist():
