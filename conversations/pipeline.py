@@ -21,7 +21,6 @@ import orjson
 
 from chatplatform.ai import get_chat_provider
 from chatplatform.ai.base import ChatRequest, ChatStream, ProviderError
-from chatplatform.ai.request_sent import on_request_sent
 from chatplatform.tokens import trim_history
 from conversations import prompts
 from conversations.answer_buffer import AnswerBuffer, buffer_create, encode
@@ -31,7 +30,7 @@ from conversations.flow_router import Route, flow_profiles, route_llm, route_loc
 from conversations.images.services import image_prompt_context
 from conversations.models import ChatbotSettings, Flow, ImageUpload, Message
 from conversations.output_rules import OutputRules
-from conversations.request_gate import RequestTurn, request_preparing, requests_sent
+from conversations.request_gate import request_preparing, request_sent, requests_sent
 from conversations.retrieval import Retrieval, retrieve, sources_of
 from tracking.extraction import redact_personal
 from tracking.replies import order_answer_text
@@ -77,8 +76,6 @@ class AnswerRun:
     parts: list[str] = field(default_factory=list)
     stream: ChatStream | None = None
     image: ImageUpload | None = None
-    # Its place in the line of this process's provider requests (`request_gate`).
-    turn: RequestTurn | None = None
 
     def mark(self, phase: str, since: float) -> float:
         now = time.perf_counter()
@@ -106,7 +103,7 @@ def answer_start(
         run.timings["image_description_ms"] = round(image.description_ms, 2)
     if client_id:
         state.answers_by_client_id[client_id] = str(answer_id)
-    run.turn = request_preparing()
+    request_preparing()
     task = asyncio.get_running_loop().create_task(_answer(run), name=f"answer-{answer_id}")
     _running.add(task)
     task.add_done_callback(_running.discard)
@@ -288,6 +285,7 @@ async def _answer(run: AnswerRun) -> None:
     route, retrieval, persist = Route("default", ""), Retrieval(), None
     first_token_at: float | None = None
     saved = False
+    preparing = True
     try:
         route, retrieval, persist = await _prepare(run)
         await buffer.publish_start(
@@ -308,29 +306,26 @@ async def _answer(run: AnswerRun) -> None:
             stream = get_chat_provider().stream_chat(_request(run, route, retrieval, template))
         buffer.stream = stream
         run.mark("prompt_ms", prompt_started)
-        # Starts once the requests of the answers that arrived with this one have left
-        # (`request_gate`).
+        # Starts once the first read below has sent the request, and those of answers that
+        # arrived with this one have left too (`request_gate`).
         persist.start()
+        request_sent()
+        preparing = False
         if buffer.stop_requested.is_set():
             await stream.aclose()
-        # The answers before this one send their requests first; this one's first read sends
-        # its own, and the next answer's goes once it has been written.
-        await run.turn.wait()
-        with on_request_sent(run.turn.release):
-            async for delta in stream:
-                if not saved:
-                    run.turn.release()
-                    try:
-                        await persist
-                    except Exception as exc:
-                        raise _QuestionNotSaved from exc
-                    saved = True
-                piece = rules.feed(delta)
-                if piece:
-                    if first_token_at is None:
-                        first_token_at = time.perf_counter()
-                    run.parts.append(piece)
-                    await buffer.publish_token(piece)
+        async for delta in stream:
+            if not saved:
+                try:
+                    await persist
+                except Exception as exc:
+                    raise _QuestionNotSaved from exc
+                saved = True
+            piece = rules.feed(delta)
+            if piece:
+                if first_token_at is None:
+                    first_token_at = time.perf_counter()
+                run.parts.append(piece)
+                await buffer.publish_token(piece)
         tail = rules.flush()
         if tail:
             run.parts.append(tail)
@@ -353,7 +348,8 @@ async def _answer(run: AnswerRun) -> None:
         error_message = "Something went wrong on our side; please try again."
         logger.exception("Answer %s failed", buffer.message_id)
     finally:
-        run.turn.release()
+        if preparing:
+            request_sent()
         await _finish(run, route, retrieval, persist, status, error_code, error_message, first_token_at)
 
 
