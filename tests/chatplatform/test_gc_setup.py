@@ -1,19 +1,16 @@
 """The web process freezes what lives as long as it does, including what answers load on first use.
 
-Each case starts the ASGI application in a subprocess of its own: this test process has long
-imported everything, so only a fresh interpreter shows what an answer imports after start-up.
+The ASGI application starts in a subprocess: this test process has long imported everything, so
+only a fresh interpreter shows what an answer imports after start-up.
 """
 
 import gc
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 from chatplatform import gc_setup
-from tests.chatplatform.test_settings import clean_env
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.chatplatform.test_settings import ROOT, clean_env
 
 # Streams one answer and embeds one question with the SDK, as the answer path does, then reports
 # the modules imported meanwhile and the collector's state.
@@ -59,25 +56,20 @@ def run_probe(tmp_path, openai_server) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_an_answer_imports_nothing_of_the_sdk_or_its_http_stack_after_start_up(tmp_path, openai_server):
+def test_start_up_freezes_what_an_answer_uses_so_the_answer_imports_nothing_of_the_sdk(
+    tmp_path, openai_server
+):
     openai_server.script("Fragt koster 49 kr.")
 
     probe = run_probe(tmp_path, openai_server)
 
     assert probe["text"] == "Fragt koster 49 kr."
     assert probe["dimension"] > 0
+    # Django, the apps and the SDKs: hundreds of thousands of objects, never walked again.
+    assert probe["frozen"] > 100_000
     stack = ("openai", "httpx2", "httpcore2", "h11", "anyio", "pydantic", "truststore", "tenacity")
     late = [name for name in probe["imported"] if name.split(".")[0] in stack]
     assert late == [], f"imported after start-up, so never frozen: {late}"
-
-
-def test_start_up_freezes_the_loaded_objects(tmp_path, openai_server):
-    openai_server.script("Hej.")
-
-    probe = run_probe(tmp_path, openai_server)
-
-    # Django, the apps and the SDKs: hundreds of thousands of objects, never walked again.
-    assert probe["frozen"] > 100_000
 
 
 def test_the_answer_path_modules_all_exist():
