@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import orjson
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from chatplatform import plain_writes
 from chatplatform.errors import ApplicationError
-from chatplatform.plain_insert import insert_rows, uuid_param
 from conversations.models import ChatbotSettings, Conversation, Flow, Message, StreamingSession
 
 HISTORY_MESSAGES = 20
@@ -131,24 +132,28 @@ class QuestionRecord:
     image_id: uuid.UUID | None = None
 
 
-@transaction.atomic
 def messages_begin(records: Sequence[QuestionRecord]) -> None:
-    """Save questions, a placeholder for each answer, and the answers' streaming sessions: one
-    INSERT each for any number of them.
+    """Save questions, a placeholder for each answer, and the answers' streaming sessions, all or
+    none: one INSERT per table for any number of them, sent as one statement on PostgreSQL.
 
-    Plain INSERTs (`chatplatform.plain_insert`), because this runs before the first token of
+    Plain INSERTs (`chatplatform.plain_writes`), because this runs before the first token of
     every answer, a hundred at a time under load: the columns that are the same in every row are
     literals of the statement, and only what differs per row is a parameter (about a third of
-    `bulk_create`'s CPU; bench/README.md).
+    `bulk_create`'s CPU), and the one statement is one round trip (bench/README.md).
     """
+    if len(records) > plain_writes.ROWS_PER_STATEMENT:
+        with transaction.atomic():
+            for chunk in plain_writes.in_chunks(records):
+                messages_begin(chunk)
+        return
     if not records:
         return
-    as_uuid = uuid_param()
+    as_uuid = plain_writes.uuid_param()
     at = timezone.now()
     n = len(records)
     # Each row its own microsecond, answers after questions: `created_at` orders a conversation.
     stamps = [connection.ops.adapt_datetimefield_value(at + timedelta(microseconds=i)) for i in range(2 * n)]
-    insert_rows(
+    questions = plain_writes.insert(
         Message,
         ("id", "conversation", "text", "client_id", "image", "created_at"),
         [
@@ -164,7 +169,7 @@ def messages_begin(records: Sequence[QuestionRecord]) -> None:
         ],
         constants={"role": Message.Role.USER, "status": Message.Status.COMPLETED, **_QUESTION_CONSTANTS},
     )
-    insert_rows(
+    placeholders = plain_writes.insert(
         Message,
         ("id", "conversation", "reply_to", "flow", "route_reason", "created_at"),
         [
@@ -180,7 +185,7 @@ def messages_begin(records: Sequence[QuestionRecord]) -> None:
         ],
         constants={"role": Message.Role.ASSISTANT, "status": Message.Status.STREAMING, **_ANSWER_CONSTANTS},
     )
-    insert_rows(
+    sessions = plain_writes.insert(
         StreamingSession,
         ("message", "started_at"),
         [(as_uuid(r.answer_id), stamps[n + i]) for i, r in enumerate(records)],
@@ -191,6 +196,7 @@ def messages_begin(records: Sequence[QuestionRecord]) -> None:
             "error_code": "",
         },
     )
+    plain_writes.run_together(questions, placeholders, sessions)
 
 
 # The model's defaults of the columns `messages_begin` does not take from the record
@@ -215,13 +221,69 @@ class AnswerOutcome:
     context: list[dict[str, Any]]
 
 
-@transaction.atomic
 def answers_finish(outcomes: Sequence[AnswerOutcome]) -> None:
-    """Save answers once, with their final status, and queue the background record of those
-    grounded in context (one task for all of them)."""
+    """Save answers once, with their final status, all or none, and queue the background record
+    of those grounded in context (one task for all of them).
+
+    On PostgreSQL one statement (`chatplatform.plain_writes`) updates the answers, their
+    streaming sessions and conversations, as they end together under load; elsewhere the ORM
+    updates them one by one.
+    """
     from conversations.chat_tasks import answers_record
 
+    if len(outcomes) > plain_writes.ROWS_PER_STATEMENT:
+        with transaction.atomic():
+            for chunk in plain_writes.in_chunks(outcomes):
+                answers_finish(chunk)
+        return
+    if not outcomes:
+        return
     now = timezone.now()
+    conversation_ids = list(dict.fromkeys(outcome.conversation_id for outcome in outcomes))
+    if connection.vendor == "postgresql":
+        _answers_update_together(outcomes, conversation_ids, now)
+    else:
+        with transaction.atomic():
+            _answers_update(outcomes, conversation_ids, now)
+    records = [{"answer_id": o.answer_id, "context": o.context} for o in outcomes if o.context]
+    if records:
+        # At once when the statement above has committed; at the end of the caller's transaction
+        # when there is one.
+        transaction.on_commit(lambda: answers_record.delay(records))
+
+
+def _answers_update_together(outcomes, conversation_ids, now) -> None:
+    plain_writes.run_together(
+        plain_writes.update(
+            Message,
+            "id",
+            ("text", "status", "sources", "error_code", "metrics"),
+            [
+                (
+                    o.answer_id,
+                    o.text,
+                    o.status,
+                    orjson.dumps(o.sources).decode(),
+                    o.error_code,
+                    orjson.dumps(o.metrics).decode(),
+                )
+                for o in outcomes
+            ],
+        ),
+        plain_writes.update(
+            StreamingSession,
+            "message",
+            ("status", "token_count", "event_count", "ttft_ms", "error_code", "ended_at"),
+            [
+                (o.answer_id, o.status, o.token_count, o.event_count, o.ttft_ms, o.error_code, now)
+                for o in outcomes
+            ],
+        ),
+        plain_writes.update(Conversation, "id", ("updated_at",), [(c, now) for c in conversation_ids]),
+    )
+
+
+def _answers_update(outcomes, conversation_ids, now) -> None:
     for outcome in outcomes:
         Message.objects.filter(id=outcome.answer_id).update(
             text=outcome.text,
@@ -238,12 +300,7 @@ def answers_finish(outcomes: Sequence[AnswerOutcome]) -> None:
             error_code=outcome.error_code,
             ended_at=now,
         )
-    Conversation.objects.filter(id__in={outcome.conversation_id for outcome in outcomes}).update(
-        updated_at=now
-    )
-    records = [{"answer_id": o.answer_id, "context": o.context} for o in outcomes if o.context]
-    if records:
-        transaction.on_commit(lambda: answers_record.delay(records))
+    Conversation.objects.filter(id__in=conversation_ids).update(updated_at=now)
 
 
 def answer_stored(*, answer_id: str) -> Message | None:

@@ -1,10 +1,18 @@
 import asyncio
 import uuid
+from dataclasses import replace
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.db import connection
 
-from conversations.chat_store import AnswerOutcome, QuestionRecord, conversation_create, messages_begin
+from conversations.chat_store import (
+    AnswerOutcome,
+    QuestionRecord,
+    answers_finish,
+    conversation_create,
+    messages_begin,
+)
 from conversations.chat_writes import answer_save, question_save
 from conversations.models import ContextChunk, Conversation, Message, StreamingSession
 from tests.conversations.factories import ChatbotFactory
@@ -154,3 +162,63 @@ def test_a_client_id_is_kept_on_the_question_only():
 
     assert Message.objects.get(id=record.user_message_id).client_id == "c-42"
     assert Message.objects.get(id=record.answer_id).client_id == ""
+
+
+def test_answers_ending_together_each_keep_their_own_outcome():
+    conversation, _ = conversation_create(chatbot=ChatbotFactory())
+    other, _ = conversation_create(chatbot=ChatbotFactory())
+    first, second, third = question(conversation.id), question(conversation.id), question(other.id)
+    messages_begin([first, second, third])
+    source = {"title": "Levering og fragt", "url": "https://shop.example/fragt", "score": 0.81}
+
+    answers_finish(
+        [
+            replace(
+                outcome(first, "Fragt koster 95 kr."), sources=[source], metrics={"ttft_ms": 5.5, "flow": "æ"}
+            ),
+            replace(outcome(second, "Fragt"), status="stopped", ttft_ms=None),
+            replace(
+                outcome(third, ""),
+                status="failed",
+                error_code="provider_timeout",
+                token_count=0,
+                ttft_ms=None,
+            ),
+        ]
+    )
+
+    answers = {m.id: m for m in Message.objects.filter(role="assistant")}
+    assert (answers[first.answer_id].text, answers[first.answer_id].status) == (
+        "Fragt koster 95 kr.",
+        "completed",
+    )
+    assert answers[first.answer_id].sources == [source]
+    assert answers[first.answer_id].metrics == {"ttft_ms": 5.5, "flow": "æ"}
+    assert (answers[second.answer_id].text, answers[second.answer_id].status) == ("Fragt", "stopped")
+    assert (answers[third.answer_id].status, answers[third.answer_id].error_code) == (
+        "failed",
+        "provider_timeout",
+    )
+    sessions = {s.message_id: s for s in StreamingSession.objects.all()}
+    assert [
+        (sessions[r.answer_id].status, sessions[r.answer_id].ttft_ms) for r in (first, second, third)
+    ] == [
+        ("completed", 210.0),
+        ("stopped", None),
+        ("failed", None),
+    ]
+    assert sessions[first.answer_id].token_count == 4
+    assert all(s.ended_at is not None for s in sessions.values())
+    assert Conversation.objects.get(id=other.id).updated_at > other.updated_at
+
+
+def test_questions_and_answers_of_a_burst_are_each_one_round_trip_on_postgresql(django_assert_num_queries):
+    conversation, _ = conversation_create(chatbot=ChatbotFactory())
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite writes a statement per table, in a transaction.")
+    records = [question(conversation.id, f"Spørgsmål {n}") for n in range(20)]
+
+    with django_assert_num_queries(1):
+        messages_begin(records)
+    with django_assert_num_queries(1):
+        answers_finish([outcome(record, "Svar") for record in records])
