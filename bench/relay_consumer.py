@@ -13,10 +13,11 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from chatplatform.ai import get_chat_provider
 from chatplatform.ai.base import ChatRequest, ProviderError
+from chatplatform.direct_dispatch import DirectDispatch
 
 
-class RelayConsumer(AsyncWebsocketConsumer):
-    # Like the platform's ChatConsumer: no channel layer.
+class RelayConsumer(DirectDispatch, AsyncWebsocketConsumer):
+    # Like the platform's ChatConsumer: no channel layer, frames straight to their handler.
     channel_layer_alias = None
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:

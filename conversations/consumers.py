@@ -14,6 +14,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from chatplatform.direct_dispatch import DirectDispatch
 from chatplatform.errors import ApplicationError
 from conversations import chat_store
 from conversations.answer_buffer import AnswerBuffer, buffer_get, encode, replay_from_redis
@@ -41,7 +42,10 @@ class ErrorEvent(TypedDict):
     message: str
 
 
-class ChatConsumer(AsyncWebsocketConsumer):
+class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
+    # Frames go straight to their handlers, not through Django's sync thread first
+    # (chatplatform/direct_dispatch.py): this consumer uses the database only through
+    # `database_sync_to_async`.
     # Answers reach the socket through their buffer, never through the channel layer, so the
     # consumer does not join it: no Redis channel (and its blocking read) per connection.
     channel_layer_alias = None
