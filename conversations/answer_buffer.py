@@ -59,8 +59,10 @@ class AnswerBuffer:
         self._subscribers: list[Send] = []
         self._redis_pending: list[tuple[int, str]] = []
         self._redis_expiry_set = False
-        self.stop_requested = asyncio.Event()
-        # The provider stream being read, so that a stop can close it.
+        # A client asked to stop the answer.
+        self.stop_requested = False
+        # The provider stream being read, so that a stop can close it; dropped with the final
+        # frame, so that a finished answer, kept for resuming, holds its frames and nothing else.
         self.stream = None
         self._token_prefix = f'{{"type":"token","message_id":"{message_id}","seq":'
 
@@ -82,6 +84,7 @@ class AnswerBuffer:
     async def publish_final(self, frame: str) -> None:
         self.final = frame
         self.finished_at = time.monotonic()
+        self.stream = None
         _finished.append((self.finished_at, self.message_id))
         self._to_redis(len(self.tokens) + 1, frame)
         await self._fan_out(frame)

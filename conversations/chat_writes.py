@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Generic, TypeVar
@@ -29,6 +30,7 @@ from django.db import close_old_connections, connection
 from chatplatform.loops import PerLoop
 from conversations import chat_store
 from conversations.chat_store import AnswerOutcome, QuestionRecord
+from conversations.request_gate import requests_sent
 
 logger = logging.getLogger(__name__)
 
@@ -128,3 +130,32 @@ async def question_save(record: QuestionRecord) -> None:
 async def answer_save(outcome: AnswerOutcome) -> None:
     """Save an answer with its final status and queue its background record; returns once committed."""
     await _of_loop()[1].submit(outcome)
+
+
+class QuestionSave:
+    """A question's write, started by `start()` (or when first awaited) once the provider
+    requests of the answers that arrived with it have left (`request_gate`), and awaited once or
+    more; how long it took is `timings["question_save_ms"]`."""
+
+    def __init__(self, record: QuestionRecord, timings: dict[str, float]) -> None:
+        self._record = record
+        self._timings = timings
+        self._future: asyncio.Future | None = None
+
+    def start(self) -> None:
+        if self._future is None:
+            started = time.perf_counter()
+            self._future = asyncio.ensure_future(self._write_after_requests())
+            self._future.add_done_callback(
+                lambda _: self._timings.__setitem__(
+                    "question_save_ms", round((time.perf_counter() - started) * 1000, 2)
+                )
+            )
+
+    async def _write_after_requests(self) -> None:
+        await requests_sent()
+        await question_save(self._record)
+
+    def __await__(self):
+        self.start()
+        return self._future.__await__()

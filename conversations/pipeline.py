@@ -17,39 +17,25 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-import orjson
-
 from chatplatform.ai import get_chat_provider
-from chatplatform.ai.base import ChatRequest, ChatStream, ProviderError
-from chatplatform.tokens import trim_history
+from chatplatform.ai.base import ChatStream, ProviderError
 from conversations import prompts
 from conversations.answer_buffer import AnswerBuffer, buffer_create, encode
+from conversations.answer_request import chat_request
+from conversations.answer_streams import kb_unavailable_stream, order_stream, uses_order_tool
 from conversations.chat_store import AnswerOutcome, ChatState, QuestionRecord
-from conversations.chat_writes import answer_save, question_save
+from conversations.chat_writes import QuestionSave, answer_save
 from conversations.flow_router import Route, flow_profiles, route_llm, route_local
-from conversations.images.services import image_prompt_context
 from conversations.models import ChatbotSettings, Flow, ImageUpload, Message
 from conversations.output_rules import OutputRules
-from conversations.request_gate import request_preparing, request_sent, requests_sent
+from conversations.request_gate import request_preparing, request_sent
 from conversations.retrieval import Retrieval, retrieve, sources_of
-from tracking.extraction import redact_personal
-from tracking.replies import order_answer_text
-from tracking.tool import mentions_order_details, order_tool
+from tracking.tool import mentions_order_details
 
 logger = logging.getLogger(__name__)
 
 Purpose = prompts.Purpose
 
-KB_UNAVAILABLE = {
-    "da": "Beklager, jeg kan ikke slå op i vores vidensbase lige nu. Prøv igen om lidt, eller "
-    "kontakt vores kundeservice.",
-    "en": "Sorry, I cannot consult our knowledge base right now. Please try again in a moment or "
-    "contact our customer service.",
-    "sv": "Tyvärr kan jag inte slå upp i vår kunskapsbas just nu. Försök igen om en stund eller "
-    "kontakta vår kundtjänst.",
-    "de": "Leider kann ich unsere Wissensdatenbank gerade nicht abfragen. Bitte versuchen Sie es "
-    "gleich noch einmal oder wenden Sie sich an unseren Kundenservice.",
-}
 PROVIDER_FAILED_MESSAGE = "The answer could not be completed; please ask again."
 
 
@@ -112,7 +98,7 @@ def answer_start(
 
 async def answer_stop(buffer: AnswerBuffer) -> None:
     """Stop an answer; what was streamed is kept and saved with status `stopped`."""
-    buffer.stop_requested.set()
+    buffer.stop_requested = True
     if buffer.stream is not None:
         await buffer.stream.aclose()
 
@@ -132,128 +118,12 @@ async def _route(run: AnswerRun) -> Route:
     return route_local(run.question, profiles)
 
 
-def _system_prompt(run: AnswerRun, route: Route, retrieval: Retrieval, template: str) -> str:
-    chatbot = run.state.chatbot
-    flow = next((f for f in run.state.flows if f.name == route.flow), None)
-    context = "\n\n".join(
-        f"[{n}] {chunk.source}: {chunk.text}" for n, chunk in enumerate(retrieval.chunks, start=1)
-    )
-    return prompts.prompt_render(
-        template,
-        chatbot_name=chatbot.name,
-        system_prompt=chatbot.system_prompt,
-        language=chatbot.language,
-        context=context or "(nothing relevant was found in the knowledge base)",
-        flow_title=(flow.title if flow else route.flow),
-    )
-
-
-def _request(run: AnswerRun, route: Route, retrieval: Retrieval, template: str) -> ChatRequest:
-    chatbot = run.state.chatbot
-    history = trim_history(run.state.history, budget=chatbot.history_token_budget)
-    # Emails and postcodes a shopper typed (for an order lookup) never reach the LLM.
-    question = redact_personal(run.question)
-    if run.image is not None:
-        question = f"{question}\n\n{image_prompt_context(upload=run.image)}"
-    messages = [
-        {"role": "system", "content": _system_prompt(run, route, retrieval, template)},
-        *({"role": m["role"], "content": redact_personal(m["content"])} for m in history),
-        {"role": "user", "content": question},
-    ]
-    return ChatRequest(
-        messages=messages,
-        question=run.question,
-        context=retrieval.chunks,
-        language=chatbot.language,
-        max_tokens=chatbot.max_answer_tokens,
-    )
-
-
-async def _text_stream(text: str) -> ChatStream:
-    async def words():
-        pieces = text.split(" ")
-        for word in pieces[:-1]:
-            yield word + " "
-        yield pieces[-1]
-
-    return ChatStream(words())
-
-
-def _uses_order_tool(run: AnswerRun, route: Route) -> bool:
-    return route.flow == Flow.Name.APIFLOW and run.state.order_tracking
-
-
-async def _order_stream(run: AnswerRun) -> ChatStream:
-    """The order-tracking flow: a fixed reply, or the LLM told the verified order's facts."""
-    chatbot = run.state.chatbot
-    shopper = [m["content"] for m in run.state.history if m["role"] == "user"] + [run.question]
-    tool = await order_tool(
-        chatbot=chatbot,
-        shopper_messages=shopper,
-        conversation_id=str(run.state.conversation_id),
-        ip=run.state.client_ip,
-    )
-    run.timings.update(tool.timings)
-    if tool.facts is None:
-        return await _text_stream(tool.reply)
-    provider = get_chat_provider()
-    if provider.name == "local":
-        return await _text_stream(order_answer_text(tool.facts, chatbot.language))
-    template = await prompts.aprompt_template_text(chatbot_pk=chatbot.pk, purpose=Purpose.ORDER_ANSWER)
-    system = prompts.prompt_render(
-        template,
-        chatbot_name=chatbot.name,
-        language=chatbot.language,
-        order_facts=orjson.dumps(tool.facts).decode(),
-    )
-    return provider.stream_chat(
-        ChatRequest(
-            messages=[
-                {"role": "system", "content": system},
-                {"role": "user", "content": redact_personal(run.question)},
-            ],
-            question=run.question,
-            context=[],
-            language=chatbot.language,
-            max_tokens=chatbot.max_answer_tokens,
-        )
-    )
-
-
-class _QuestionSave:
-    """The question's write: started by `start()` (or when first awaited), awaited once or more;
-    its duration is the answer's `question_save_ms`."""
-
-    def __init__(self, record: QuestionRecord, timings: dict[str, float]) -> None:
-        self._record = record
-        self._timings = timings
-        self._future: asyncio.Future | None = None
-
-    def start(self) -> None:
-        if self._future is None:
-            started = time.perf_counter()
-            self._future = asyncio.ensure_future(self._write_after_requests())
-            self._future.add_done_callback(
-                lambda _: self._timings.__setitem__(
-                    "question_save_ms", round((time.perf_counter() - started) * 1000, 2)
-                )
-            )
-
-    async def _write_after_requests(self) -> None:
-        await requests_sent()
-        await question_save(self._record)
-
-    def __await__(self):
-        self.start()
-        return self._future.__await__()
-
-
-async def _prepare(run: AnswerRun) -> tuple[Route, Retrieval, _QuestionSave]:
+async def _prepare(run: AnswerRun) -> tuple[Route, Retrieval, QuestionSave]:
     """Route, then retrieve; the question is saved later."""
     started = time.perf_counter()
     route = await _route(run)
     now = run.mark("route_ms", started)
-    persist = _QuestionSave(
+    persist = QuestionSave(
         QuestionRecord(
             conversation_id=run.state.conversation_id,
             user_message_id=run.user_message_id,
@@ -267,7 +137,7 @@ async def _prepare(run: AnswerRun) -> tuple[Route, Retrieval, _QuestionSave]:
         run.timings,
     )
     flow = next((f for f in run.state.flows if f.name == route.flow), None)
-    if flow is None or _uses_order_tool(run, route):
+    if flow is None or uses_order_tool(run.state, route):
         retrieval = Retrieval()
     else:
         # What the shopper's image shows helps find the right chunks (a broken bottle: returns).
@@ -294,16 +164,25 @@ async def _answer(run: AnswerRun) -> None:
         prompt_started = time.perf_counter()
         if retrieval.error_code:
             error_code = retrieval.error_code
-            stream = await _text_stream(KB_UNAVAILABLE.get(chatbot.language, KB_UNAVAILABLE["en"]))
-        elif _uses_order_tool(run, route):
-            stream = await _order_stream(run)
+            stream = kb_unavailable_stream(chatbot.language)
+        elif uses_order_tool(run.state, route):
+            stream = await order_stream(state=run.state, question=run.question, timings=run.timings)
         else:
             # Read in the background while in use (`prompts.aprompt_template_text`), the template
             # is at hand here: no turn of the event loop between the question and its request.
             template = await prompts.aprompt_template_text(
                 chatbot_pk=chatbot.pk, purpose=Purpose.ANSWER, flow=route.flow
             )
-            stream = get_chat_provider().stream_chat(_request(run, route, retrieval, template))
+            stream = get_chat_provider().stream_chat(
+                chat_request(
+                    state=run.state,
+                    question=run.question,
+                    image=run.image,
+                    route=route,
+                    retrieval=retrieval,
+                    template=template,
+                )
+            )
         buffer.stream = stream
         run.mark("prompt_ms", prompt_started)
         # Starts once the first read below has sent the request, and those of answers that
@@ -311,7 +190,7 @@ async def _answer(run: AnswerRun) -> None:
         persist.start()
         request_sent()
         preparing = False
-        if buffer.stop_requested.is_set():
+        if buffer.stop_requested:
             await stream.aclose()
         async for delta in stream:
             if not saved:
@@ -330,7 +209,7 @@ async def _answer(run: AnswerRun) -> None:
         if tail:
             run.parts.append(tail)
             await buffer.publish_token(tail)
-        if buffer.stop_requested.is_set():
+        if buffer.stop_requested:
             status = Message.Status.STOPPED
     except ProviderError as exc:
         status, error_code, error_message = Message.Status.FAILED, exc.code, exc.message
@@ -357,7 +236,7 @@ async def _finish(
     run: AnswerRun,
     route: Route,
     retrieval: Retrieval,
-    persist: _QuestionSave | None,
+    persist: QuestionSave | None,
     status: str,
     error_code: str,
     error_message: str,
