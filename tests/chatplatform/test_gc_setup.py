@@ -9,13 +9,15 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from chatplatform import gc_setup
 from tests.chatplatform.test_settings import ROOT, clean_env
 
 # Streams one answer and embeds one question with the SDK, as the answer path does, then reports
 # the modules imported meanwhile and the collector's state.
 PROBE = """
-import asyncio, gc, json, sys
+import asyncio, gc, json, sys, threading, time, weakref
 import chatplatform.asgi
 from chatplatform.ai import get_chat_provider, get_embedder
 from chatplatform.ai.base import ChatRequest
@@ -32,11 +34,27 @@ async def answer():
     return text, len(vector)
 
 text, dimension = asyncio.run(answer())
+imported = sorted(set(sys.modules) - loaded)
+
+# A cycle that outlives a middle collection reaches the oldest generation; then it becomes garbage.
+class Node:
+    pass
+
+node = Node()
+node.self = node
+cycle = weakref.ref(node)
+gc.collect(1)
+del node
+time.sleep(1.5)  # idle
+
 print(json.dumps({
     "text": text,
     "dimension": dimension,
-    "imported": sorted(set(sys.modules) - loaded),
+    "imported": imported,
     "frozen": gc.get_freeze_count(),
+    "threshold": gc.get_threshold(),
+    "threads": [thread.name for thread in threading.enumerate()],
+    "collected_when_idle": cycle() is None,
 }))
 """
 
@@ -56,7 +74,7 @@ def run_probe(tmp_path, openai_server) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_start_up_freezes_what_an_answer_uses_so_the_answer_imports_nothing_of_the_sdk(
+def test_start_up_freezes_what_answers_use_and_full_collections_wait_for_a_quiet_moment(
     tmp_path, openai_server
 ):
     openai_server.script("Fragt koster 49 kr.")
@@ -70,6 +88,25 @@ def test_start_up_freezes_what_an_answer_uses_so_the_answer_imports_nothing_of_t
     stack = ("openai", "httpx2", "httpcore2", "h11", "anyio", "pydantic", "truststore", "tenacity")
     late = [name for name in probe["imported"] if name.split(".")[0] in stack]
     assert late == [], f"imported after start-up, so never frozen: {late}"
+    # Automatic full collections only as a safety net; the idle collector does them.
+    assert probe["threshold"][2] == gc_setup.FULL_AFTER_MIDDLE
+    assert "gc-when-idle" in probe["threads"]
+    assert probe["collected_when_idle"]
+
+
+@pytest.mark.parametrize(
+    ("cpu_seconds", "middle_collections", "due"),
+    [(0.001, 3, True), (0.2, 3, False), (0.001, 0, False)],
+)
+def test_a_full_collection_is_due_when_idle_with_something_in_the_oldest_generation(
+    cpu_seconds, middle_collections, due
+):
+    assert (
+        gc_setup.full_collection_due(
+            cpu_seconds=cpu_seconds, interval_seconds=0.5, middle_collections=middle_collections
+        )
+        is due
+    )
 
 
 def test_the_answer_path_modules_all_exist():
