@@ -8,7 +8,8 @@ and are atomic without a transaction around them; elsewhere one after the other 
 The caller passes the values as the database takes them.
 """
 
-from collections.abc import Callable, Iterator, Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
@@ -35,9 +36,20 @@ def uuid_param() -> Callable[[UUID], Any]:
     return lambda value: value.hex
 
 
-def in_chunks(items: Sequence[T], size: int = ROWS_PER_STATEMENT) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def in_statements(write: Callable[[Sequence[T]], None]) -> Callable[[Sequence[T]], None]:
+    """`write` for any number of items: more than `ROWS_PER_STATEMENT` go in chunks of that many,
+    all in one transaction."""
+
+    @functools.wraps(write)
+    def write_all(items: Sequence[T]) -> None:
+        if len(items) <= ROWS_PER_STATEMENT:
+            write(items)
+            return
+        with transaction.atomic():
+            for start in range(0, len(items), ROWS_PER_STATEMENT):
+                write(items[start : start + ROWS_PER_STATEMENT])
+
+    return write_all
 
 
 def insert(

@@ -132,6 +132,7 @@ class QuestionRecord:
     image_id: uuid.UUID | None = None
 
 
+@plain_writes.in_statements
 def messages_begin(records: Sequence[QuestionRecord]) -> None:
     """Save questions, a placeholder for each answer, and the answers' streaming sessions, all or
     none: one INSERT per table for any number of them, sent as one statement on PostgreSQL.
@@ -141,11 +142,6 @@ def messages_begin(records: Sequence[QuestionRecord]) -> None:
     literals of the statement, and only what differs per row is a parameter (about a third of
     `bulk_create`'s CPU), and the one statement is one round trip (bench/README.md).
     """
-    if len(records) > plain_writes.ROWS_PER_STATEMENT:
-        with transaction.atomic():
-            for chunk in plain_writes.in_chunks(records):
-                messages_begin(chunk)
-        return
     if not records:
         return
     as_uuid = plain_writes.uuid_param()
@@ -221,6 +217,7 @@ class AnswerOutcome:
     context: list[dict[str, Any]]
 
 
+@plain_writes.in_statements
 def answers_finish(outcomes: Sequence[AnswerOutcome]) -> None:
     """Save answers once, with their final status, all or none, and queue the background record
     of those grounded in context (one task for all of them).
@@ -231,11 +228,6 @@ def answers_finish(outcomes: Sequence[AnswerOutcome]) -> None:
     """
     from conversations.chat_tasks import answers_record
 
-    if len(outcomes) > plain_writes.ROWS_PER_STATEMENT:
-        with transaction.atomic():
-            for chunk in plain_writes.in_chunks(outcomes):
-                answers_finish(chunk)
-        return
     if not outcomes:
         return
     now = timezone.now()

@@ -61,3 +61,14 @@ def test_one_update_of_many_rows_is_postgresql_only():
     else:
         with pytest.raises(NotImplementedError):
             plain_writes.update(Conversation, "id", ("origin",), [(uuid.uuid4(), "x")])
+
+
+@pytest.mark.django_db
+def test_more_rows_than_one_statement_takes_are_written_in_chunks():
+    chunks = []
+    write = plain_writes.in_statements(lambda items: chunks.append(len(items)))
+
+    write(list(range(2 * plain_writes.ROWS_PER_STATEMENT + 1)))
+    write([1, 2])
+
+    assert chunks == [plain_writes.ROWS_PER_STATEMENT, plain_writes.ROWS_PER_STATEMENT, 1, 2]
