@@ -49,6 +49,12 @@ ANSWER_PATH_MODULES = (
     "psycopg_pool",
 )
 
+FULL_AFTER_MIDDLE = 1000
+IDLE_CHECK_SECONDS = 0.5
+IDLE_CPU_SHARE = 0.05
+
+_collector: threading.Thread | None = None
+
 
 def gc_set_up() -> None:
     """Import the answer path's lazily loaded modules, collect what start-up left behind, and
@@ -60,13 +66,6 @@ def gc_set_up() -> None:
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, FULL_AFTER_MIDDLE)
     _start_idle_collector()
-
-
-FULL_AFTER_MIDDLE = 1000
-IDLE_CHECK_SECONDS = 0.5
-IDLE_CPU_SHARE = 0.05
-
-_collector: threading.Thread | None = None
 
 
 def full_collection_due(*, cpu_seconds: float, interval_seconds: float, middle_collections: int) -> bool:
