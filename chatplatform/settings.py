@@ -204,6 +204,9 @@ QUERY_EMBEDDING_CACHE_SIZE = env.int("QUERY_EMBEDDING_CACHE_SIZE", default=2048)
 # process changed it, and from a prompt template before reading it again (seconds).
 LOCAL_VECTOR_RECHECK_SECONDS = env.float("LOCAL_VECTOR_RECHECK_SECONDS", default=1.0)
 PROMPT_TEMPLATE_RECHECK_SECONDS = env.float("PROMPT_TEMPLATE_RECHECK_SECONDS", default=1.0)
+# An edit of a chatbot, its flows or its commerce integration saved in another process reaches new
+# chat connections within this time (conversations/chatbot_configs.py).
+CHATBOT_CONFIG_RECHECK_SECONDS = env.float("CHATBOT_CONFIG_RECHECK_SECONDS", default=1.0)
 # Size of the feature-hashed vectors of the local embedder.
 LOCAL_EMBEDDING_DIMENSION = env.int("LOCAL_EMBEDDING_DIMENSION", default=512)
 AI_PROVIDER = env("AI_PROVIDER", default="") or ("openai" if OPENAI_API_KEY else "local")

@@ -22,7 +22,9 @@ from django.utils import timezone
 
 from chatplatform import plain_writes
 from chatplatform.errors import ApplicationError
+from conversations.chatbot_configs import chatbot_config
 from conversations.models import ChatbotSettings, Conversation, Flow, Message, StreamingSession
+from conversations.origins import origin_allowed
 
 HISTORY_MESSAGES = 20
 
@@ -88,7 +90,15 @@ def conversation_get(*, chatbot: ChatbotSettings, conversation_id: uuid.UUID | s
 
 def chat_state_load(*, chatbot: ChatbotSettings, conversation: Conversation) -> ChatState:
     """The chatbot's flows and the conversation's recent history, read once per connection."""
-    flows = list(chatbot.flows.all())
+    from tracking.models import CommerceIntegration
+
+    order_tracking = CommerceIntegration.objects.filter(chatbot=chatbot, is_enabled=True).exists()
+    return _state_of(chatbot, list(chatbot.flows.all()), order_tracking, conversation)
+
+
+def _state_of(
+    chatbot: ChatbotSettings, flows: list[Flow], order_tracking: bool, conversation: Conversation
+) -> ChatState:
     recent = list(
         conversation.messages.exclude(status=Message.Status.STREAMING)
         .order_by("-created_at")
@@ -105,17 +115,56 @@ def chat_state_load(*, chatbot: ChatbotSettings, conversation: Conversation) -> 
         .exclude(reply=None)
         .values_list("client_id", "reply__id")
     )
-    from tracking.models import CommerceIntegration
-
     return ChatState(
         chatbot=chatbot,
         flows=flows,
         conversation_id=conversation.id,
         history=history,
         answers_by_client_id={client_id: str(answer_id) for client_id, answer_id in answers.items()},
-        order_tracking=CommerceIntegration.objects.filter(chatbot=chatbot, is_enabled=True).exists(),
+        order_tracking=order_tracking,
         last_flow=next((row["flow"] for row in recent if row["role"] == Message.Role.ASSISTANT), ""),
     )
+
+
+@dataclass(frozen=True)
+class ChatOpening:
+    """A chat connection's start: its state and the conversation's token."""
+
+    state: ChatState
+    token: str
+    # The token asked for matched no conversation of this chatbot, so a new one was started.
+    token_error: ApplicationError | None = None
+
+
+def chat_open(*, chatbot_id: str, token: str, origin: str | None, host: str | None) -> ChatOpening:
+    """Everything a chat connection needs, in one call: the active chatbot (`chatbot_not_found`)
+    if the page's origin may use it (`origin_not_allowed`), its flows, and the conversation of
+    `token`, or a new one.
+
+    A new visitor costs one query, the new conversation: the chatbot's settings are kept between
+    connections (`chatbot_configs`), and a new conversation has no history to read.
+    """
+    config = chatbot_config(chatbot_id=chatbot_id)
+    chatbot = config.chatbot
+    if not origin_allowed(origin, host, chatbot.allowed_origins):
+        raise ApplicationError("origin_not_allowed", "This website may not use this chat.", status_code=403)
+    flows = list(config.flows)
+    token_error = None
+    if token:
+        try:
+            conversation = conversation_by_token(chatbot=chatbot, token=token)
+        except ApplicationError as exc:
+            token_error = exc
+        else:
+            return ChatOpening(_state_of(chatbot, flows, config.order_tracking, conversation), token)
+    conversation, token = conversation_create(chatbot=chatbot, origin=origin or "")
+    state = ChatState(
+        chatbot=chatbot,
+        flows=flows,
+        conversation_id=conversation.id,
+        order_tracking=config.order_tracking,
+    )
+    return ChatOpening(state, token, token_error)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ from conversations.answer_buffer import AnswerBuffer, buffer_get, encode, replay
 from conversations.chat_store import ChatState
 from conversations.images.selectors import image_for_message
 from conversations.models import Message
-from conversations.origins import origin_allowed
 from conversations.pipeline import answer_start, answer_stop
 from conversations.rate_limits import RateLimiter, ip_rate_allows
 
@@ -56,38 +55,30 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
     async def connect(self) -> None:
         await self.accept()
         headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in self.scope["headers"]}
-        chatbot_id = self.scope["url_route"]["kwargs"]["chatbot_id"]
         self.limiter = RateLimiter(limit=settings.CHAT_MESSAGES_PER_MINUTE_PER_CONNECTION, window_seconds=60)
         self.client_ip = (self.scope.get("client") or ["unknown"])[0]
+        token = parse_qs(self.scope.get("query_string", b"").decode()).get("conversation", [""])[0]
         try:
-            chatbot = await database_sync_to_async(chat_store.chatbot_for_chat)(chatbot_id=chatbot_id)
+            # One trip to the database thread, which every connection shares.
+            opening = await database_sync_to_async(chat_store.chat_open)(
+                chatbot_id=self.scope["url_route"]["kwargs"]["chatbot_id"],
+                token=token,
+                origin=headers.get("origin"),
+                host=headers.get("host"),
+            )
         except ApplicationError as exc:
             await self.fail(exc.code, exc.message)
             return
-        if not origin_allowed(headers.get("origin"), headers.get("host"), chatbot.allowed_origins):
-            await self.fail("origin_not_allowed", "This website may not use this chat.")
-            return
-        token = parse_qs(self.scope.get("query_string", b"").decode()).get("conversation", [""])[0]
-        await self.open_conversation(chatbot, token, headers.get("origin", ""))
-
-    async def open_conversation(self, chatbot, token: str, origin: str) -> None:
-        conversation = None
-        if token:
-            try:
-                conversation = await database_sync_to_async(chat_store.conversation_by_token)(
-                    chatbot=chatbot, token=token
-                )
-            except ApplicationError as exc:
-                await self.send_error(exc.code, exc.message + " A new conversation was started.")
-        if conversation is None:
-            conversation, token = await database_sync_to_async(chat_store.conversation_create)(
-                chatbot=chatbot, origin=origin
-            )
-        self.state = await database_sync_to_async(chat_store.chat_state_load)(
-            chatbot=chatbot, conversation=conversation
-        )
+        if opening.token_error is not None:
+            error = opening.token_error
+            await self.send_error(error.code, error.message + " A new conversation was started.")
+        self.state = opening.state
         self.state.client_ip = self.client_ip
-        event: ConversationEvent = {"type": "conversation", "id": str(conversation.id), "token": token}
+        event: ConversationEvent = {
+            "type": "conversation",
+            "id": str(self.state.conversation_id),
+            "token": opening.token,
+        }
         await self.send(text_data=encode(event))
 
     async def disconnect(self, code: int) -> None:

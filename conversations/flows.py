@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from conversations.chatbot_configs import chatbot_configs_changed
 from conversations.models import ChatbotSettings, Flow
 
 
@@ -51,4 +52,6 @@ def chatbot_flows_ensure(*, chatbot: ChatbotSettings, specs: dict[str, FlowSpec]
         for name, spec in specs.items()
         if name not in existing
     )
+    # bulk_create sends no post_save: chat connections must see the new flows all the same.
+    chatbot_configs_changed()
     return list(chatbot.flows.all())

@@ -72,13 +72,16 @@ def _fresh_local_vectors():
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    # Rate-limit counters, prompt templates and vector versions must not leak between tests.
+    # Rate-limit counters, prompt templates, chatbot settings and vector versions must not leak
+    # between tests.
     from django.core.cache import cache
 
+    from conversations.chatbot_configs import chatbot_configs_clear
     from conversations.prompts import recent_prompt_templates_clear
     from conversations.rate_limits import local_ip_counts_clear
 
     cache.clear()
+    chatbot_configs_clear()
     local_ip_counts_clear()
     recent_prompt_templates_clear()
 

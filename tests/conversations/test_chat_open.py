@@ -1,0 +1,180 @@
+import pytest
+from django.core.cache import cache
+
+from chatplatform.errors import ApplicationError
+from conversations.chat_store import chat_open, conversation_create
+from conversations.flows import chatbot_flows_ensure
+from conversations.models import ChatbotSettings, Conversation, Message
+from tests.conversations.factories import ChatbotFactory
+from tests.tracking.factories import CommerceIntegrationFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_new_visitor_costs_one_query_once_the_chatbot_was_read(django_assert_num_queries):
+    chatbot = ChatbotFactory(chatbot_id="nordvin", allowed_origins=["https://nordvin.dk"])
+    chatbot_flows_ensure(chatbot=chatbot)
+    CommerceIntegrationFactory(chatbot=chatbot)
+    with django_assert_num_queries(3):  # the chatbot with its order tracking, its flows, the conversation
+        chat_open(chatbot_id="nordvin", token="", origin="https://nordvin.dk", host="chat.example")
+
+    with django_assert_num_queries(1):
+        opening = chat_open(chatbot_id="nordvin", token="", origin="https://nordvin.dk", host="chat.example")
+
+    state = opening.state
+    assert state.chatbot.pk == chatbot.pk
+    assert sorted(flow.name for flow in state.flows) == ["apiflow", "default", "flow2", "flow3", "flow4"]
+    assert state.order_tracking is True
+    assert state.history == []
+    assert state.answers_by_client_id == {}
+    assert state.last_flow == ""
+    assert opening.token_error is None
+    conversation = Conversation.objects.get(id=state.conversation_id)
+    assert conversation.origin == "https://nordvin.dk"
+    resumed = chat_open(chatbot_id="nordvin", token=opening.token, origin=None, host=None)
+    assert resumed.state.conversation_id == conversation.id
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda chatbot: _with(chatbot, allowed_origins=["https://nordvin.dk"]).save(),
+        lambda chatbot: _with(chatbot.flows.get(name="default"), is_enabled=False).save(),
+        lambda chatbot: CommerceIntegrationFactory(chatbot=chatbot),
+    ],
+    ids=["chatbot", "flow", "commerce integration"],
+)
+def test_an_edit_saved_in_this_process_reaches_the_next_connection_at_once(
+    edit, django_capture_on_commit_callbacks
+):
+    chatbot = ChatbotFactory(chatbot_id="nordvin")
+    chatbot_flows_ensure(chatbot=chatbot)
+    before = chat_open(chatbot_id="nordvin", token="", origin=None, host=None).state
+
+    with django_capture_on_commit_callbacks(execute=True):
+        edit(chatbot)
+
+    after = chat_open(chatbot_id="nordvin", token="", origin=None, host=None).state
+    assert (after.chatbot.allowed_origins, _enabled(after.flows), after.order_tracking) != (
+        before.chatbot.allowed_origins,
+        _enabled(before.flows),
+        before.order_tracking,
+    )
+
+
+def test_an_edit_saved_in_another_process_reaches_new_connections_after_the_recheck_interval(settings):
+    settings.CHATBOT_CONFIG_RECHECK_SECONDS = 60
+    chatbot = ChatbotFactory(chatbot_id="nordvin")
+    chat_open(chatbot_id="nordvin", token="", origin=None, host=None)
+    # Another process: the row changes and the version in the shared cache with it, while this
+    # process's signal handlers see nothing.
+    ChatbotSettings.objects.filter(pk=chatbot.pk).update(allowed_origins=["https://nordvin.dk"])
+    cache.set("chatbot-configs:version", "changed elsewhere", timeout=None)
+
+    assert (
+        chat_open(chatbot_id="nordvin", token="", origin=None, host=None).state.chatbot.allowed_origins == []
+    )
+    settings.CHATBOT_CONFIG_RECHECK_SECONDS = 0
+    with pytest.raises(ApplicationError) as refused:
+        chat_open(chatbot_id="nordvin", token="", origin="https://evil.example", host="chat.example")
+    assert refused.value.code == "origin_not_allowed"
+
+
+def test_a_deactivated_chatbot_takes_no_new_connections(django_capture_on_commit_callbacks):
+    chatbot = ChatbotFactory(chatbot_id="nordvin")
+    chat_open(chatbot_id="nordvin", token="", origin=None, host=None)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        chatbot.is_active = False
+        chatbot.save()
+
+    with pytest.raises(ApplicationError) as refused:
+        chat_open(chatbot_id="nordvin", token="", origin=None, host=None)
+    assert refused.value.code == "chatbot_not_found"
+
+
+def _with(instance, **fields):
+    for name, value in fields.items():
+        setattr(instance, name, value)
+    return instance
+
+
+def _enabled(flows):
+    return sorted(flow.name for flow in flows if flow.is_enabled)
+
+
+def test_order_tracking_is_off_without_an_enabled_integration():
+    chatbot = ChatbotFactory()
+    CommerceIntegrationFactory(chatbot=chatbot, is_enabled=False)
+
+    opening = chat_open(chatbot_id=chatbot.chatbot_id, token="", origin=None, host=None)
+
+    assert opening.state.order_tracking is False
+
+
+def test_a_known_token_resumes_the_conversation_with_its_history_and_answered_client_ids():
+    chatbot = ChatbotFactory()
+    conversation, token = conversation_create(chatbot=chatbot)
+    asked = Message.objects.create(
+        conversation=conversation, role=Message.Role.USER, text="Fragt til Bornholm?", client_id="c-1"
+    )
+    answer = Message.objects.create(
+        conversation=conversation,
+        role=Message.Role.ASSISTANT,
+        text="Fragten koster 95 kr.",
+        flow="flow2",
+        reply_to=asked,
+    )
+
+    opening = chat_open(chatbot_id=chatbot.chatbot_id, token=token, origin=None, host=None)
+
+    assert opening.token == token
+    assert opening.token_error is None
+    assert opening.state.conversation_id == conversation.id
+    assert [entry["content"] for entry in opening.state.history] == [
+        "Fragt til Bornholm?",
+        "Fragten koster 95 kr.",
+    ]
+    assert opening.state.answers_by_client_id == {"c-1": str(answer.id)}
+    assert opening.state.last_flow == "flow2"
+
+
+def test_an_unknown_token_starts_a_new_conversation_and_says_why():
+    chatbot = ChatbotFactory()
+    _, foreign_token = conversation_create(chatbot=ChatbotFactory())
+
+    opening = chat_open(chatbot_id=chatbot.chatbot_id, token=foreign_token, origin=None, host=None)
+
+    assert opening.token_error is not None
+    assert opening.token_error.code == "invalid_conversation_token"
+    assert opening.token != foreign_token
+    assert Conversation.objects.get(id=opening.state.conversation_id).chatbot == chatbot
+
+
+@pytest.mark.parametrize(
+    ("chatbot_id", "origin", "code"),
+    [
+        ("nowhere", "https://nordvin.dk", "chatbot_not_found"),
+        ("inactive", "https://nordvin.dk", "chatbot_not_found"),
+        ("nordvin", "https://evil.example", "origin_not_allowed"),
+    ],
+)
+def test_a_refused_connection_starts_no_conversation(chatbot_id, origin, code):
+    ChatbotFactory(chatbot_id="nordvin", allowed_origins=["https://nordvin.dk"])
+    ChatbotFactory(chatbot_id="inactive", is_active=False)
+
+    with pytest.raises(ApplicationError) as raised:
+        chat_open(chatbot_id=chatbot_id, token="", origin=origin, host="chat.example")
+
+    assert raised.value.code == code
+    assert not Conversation.objects.exists()
+
+
+def test_flows_created_in_bulk_reach_the_next_connection(django_capture_on_commit_callbacks):
+    chatbot = ChatbotFactory(chatbot_id="nordvin")
+    assert chat_open(chatbot_id="nordvin", token="", origin=None, host=None).state.flows == []
+
+    with django_capture_on_commit_callbacks(execute=True):
+        chatbot_flows_ensure(chatbot=chatbot)
+
+    assert len(chat_open(chatbot_id="nordvin", token="", origin=None, host=None).state.flows) == 5
