@@ -7,6 +7,7 @@ services at all. `DATABASE_URL` and `REDIS_URL` switch it to PostgreSQL and Redi
 """
 
 import logging
+import re
 from pathlib import Path
 
 import environ
@@ -253,6 +254,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": None,
+    # Throttles key visitors by REMOTE_ADDR, as the chat's per-address limits do: a proxy in front
+    # must set it (daphne --proxy-headers), X-Forwarded-For from clients is not trusted.
+    "NUM_PROXIES": 0,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Chat platform API",
@@ -314,6 +318,15 @@ IMAGE_MAX_PIXELS = env.int("IMAGE_MAX_PIXELS", default=40_000_000)
 IMAGE_MAX_FRAMES = env.int("IMAGE_MAX_FRAMES", default=50)
 # Uploaded images and their descriptions are deleted this many days after upload.
 IMAGE_RETENTION_DAYS = env.int("IMAGE_RETENTION_DAYS", default=30)
+# Images a chat visitor may upload (conversations/images/throttles.py), as DRF rates: N/second,
+# N/minute, N/hour or N/day. Integrations and staff are not limited.
+IMAGE_UPLOAD_RATE_PER_CONVERSATION = env("IMAGE_UPLOAD_RATE_PER_CONVERSATION", default="10/hour")
+IMAGE_UPLOAD_RATE_PER_ADDRESS = env("IMAGE_UPLOAD_RATE_PER_ADDRESS", default="30/hour")
+for _rate_name in ("IMAGE_UPLOAD_RATE_PER_CONVERSATION", "IMAGE_UPLOAD_RATE_PER_ADDRESS"):
+    if not re.fullmatch(r"\d+/(second|minute|hour|day)", globals()[_rate_name]):
+        raise ImproperlyConfigured(
+            f"{_rate_name} must be a number of uploads per second, minute, hour or day, such as 10/hour."
+        )
 
 # --- Order tracking: commerce APIs ------------------------------------------------------------
 # Per request attempt, the whole call with its retries, and the first backoff step (it doubles,

@@ -34,6 +34,7 @@ from conversations.images.access import (
 )
 from conversations.images.messages import image_error
 from conversations.images.services import image_upload_create
+from conversations.images.throttles import UploadsPerAddress, UploadsPerConversation
 from conversations.images.validation import ImageRefused, file_too_large, upload_declared_size_check
 from conversations.models import ChatbotSettings, ImageUpload
 
@@ -93,6 +94,7 @@ class ImageUploadCreateApi(APIView):
         SessionAuthentication,
     ]
     permission_classes = [IsChatbotIntegrationStaffOrVisitor]
+    throttle_classes = [UploadsPerConversation, UploadsPerAddress]
     parser_classes = [MultiPartParser]
     chatbot: ChatbotSettings | None = None
 

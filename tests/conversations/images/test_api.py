@@ -334,3 +334,46 @@ def test_a_file_over_the_limit_within_the_multipart_allowance_is_refused_while_p
 
     assert error_of(response) == (413, "file_too_large")
     assert media_files() == []
+
+
+def test_a_visitor_past_the_conversations_upload_rate_is_refused_before_anything_is_stored(
+    client, shop_chatbot, settings
+):
+    settings.IMAGE_UPLOAD_RATE_PER_CONVERSATION = "2/hour"
+    _, token = conversation_create(chatbot=shop_chatbot)
+    _, other_token = conversation_create(chatbot=shop_chatbot)
+
+    def send(conversation_token):
+        return client.post(
+            URL,
+            {"file": upload("a.gif", sample("label.gif"))},
+            HTTP_ORIGIN=SHOP,
+            HTTP_X_CONVERSATION_TOKEN=conversation_token,
+        )
+
+    assert [send(token).status_code for _ in range(2)] == [201, 201]
+    refused = send(token)
+
+    assert error_of(refused) == (429, "rate_limited")
+    assert int(refused["Retry-After"]) > 0
+    assert refused["Access-Control-Allow-Origin"] == SHOP
+    assert ImageUpload.objects.count() == 2
+    assert send(other_token).status_code == 201
+
+
+def test_new_conversations_do_not_lift_the_per_address_upload_rate(client, shop_chatbot, settings):
+    settings.IMAGE_UPLOAD_RATE_PER_ADDRESS = "3/hour"
+    tokens = [conversation_create(chatbot=shop_chatbot)[1] for _ in range(4)]
+
+    headers = [{"HTTP_ORIGIN": SHOP, "HTTP_X_CONVERSATION_TOKEN": token} for token in tokens]
+
+    responses = [client.post(URL, {"file": upload("a.gif", sample("label.gif"))}, **each) for each in headers]
+
+    assert [response.status_code for response in responses] == [201, 201, 201, 429]
+
+
+def test_integrations_are_not_held_to_the_visitor_upload_rates(post, settings):
+    settings.IMAGE_UPLOAD_RATE_PER_CONVERSATION = "1/hour"
+    settings.IMAGE_UPLOAD_RATE_PER_ADDRESS = "1/hour"
+
+    assert [post().status_code for _ in range(3)] == [201, 201, 201]

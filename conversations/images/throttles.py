@@ -1,0 +1,45 @@
+"""How many images a chat visitor may upload, per conversation and per address.
+
+The upload endpoint is public to visitors (a conversation token is all it takes, and anyone can
+open a conversation), and every upload is stored and described by the vision model, which the
+shop pays for. Visitors are limited per conversation and, because new conversations cost
+nothing, per address; integrations (API key) and staff are not limited here. A refused upload
+is answered `429 rate_limited` with `Retry-After`, before its body is read.
+"""
+
+from django.conf import settings
+from rest_framework.throttling import SimpleRateThrottle
+
+from conversations.images.access import ConversationAccess
+
+
+class _VisitorUploads(SimpleRateThrottle):
+    setting = ""
+
+    def get_rate(self) -> str:
+        # Read at each request (DRF's own rates are read once, at import).
+        return getattr(settings, self.setting)
+
+    def get_cache_key(self, request, view) -> str | None:
+        if not isinstance(request.auth, ConversationAccess):
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": self.visitor(request)}
+
+    def visitor(self, request) -> str:
+        raise NotImplementedError
+
+
+class UploadsPerConversation(_VisitorUploads):
+    scope = "visitor_images_conversation"
+    setting = "IMAGE_UPLOAD_RATE_PER_CONVERSATION"
+
+    def visitor(self, request) -> str:
+        return str(request.auth.conversation.id)
+
+
+class UploadsPerAddress(_VisitorUploads):
+    scope = "visitor_images_address"
+    setting = "IMAGE_UPLOAD_RATE_PER_ADDRESS"
+
+    def visitor(self, request) -> str:
+        return self.get_ident(request)
