@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from django.core.exceptions import ValidationError
@@ -25,6 +25,9 @@ from chatplatform.errors import ApplicationError
 from conversations.chatbot_configs import chatbot_config
 from conversations.models import ChatbotSettings, Conversation, Flow, Message, StreamingSession
 from conversations.origins import origin_allowed
+
+if TYPE_CHECKING:
+    from conversations.flow_router import FlowProfiles
 
 HISTORY_MESSAGES = 20
 
@@ -49,6 +52,8 @@ class ChatState:
     last_flow: str = ""
     # The client's address, for per-IP limits; never stored.
     client_ip: str = ""
+    # The router's view of `flows`, worked out at the first message (`flow_router.flow_profiles`).
+    route_profiles: "FlowProfiles | None" = None
 
 
 def chatbot_for_chat(*, chatbot_id: str) -> ChatbotSettings:

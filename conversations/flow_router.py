@@ -32,13 +32,38 @@ class FlowProfile:
 
 
 @dataclass(frozen=True)
+class FlowProfiles:
+    """The candidate flows' profiles, with all their rows in one matrix: routing is one matrix
+    product and one reduction, whatever the number of flows and examples."""
+
+    profiles: tuple[FlowProfile, ...]
+    # Every profile's rows, one after the other; `starts[i]` is the first row of profile i.
+    matrix: np.ndarray
+    starts: np.ndarray
+
+    @classmethod
+    def of(cls, profiles: list[FlowProfile]) -> "FlowProfiles":
+        rows = [profile.vectors for profile in profiles]
+        matrix = np.vstack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
+        starts = np.cumsum([0] + [len(vectors) for vectors in rows[:-1]]) if rows else np.zeros(0, int)
+        matrix.setflags(write=False)
+        return cls(tuple(profiles), matrix, starts)
+
+    def __iter__(self):
+        return iter(self.profiles)
+
+    def __len__(self) -> int:
+        return len(self.profiles)
+
+
+@dataclass(frozen=True)
 class Route:
     flow: str
     reason: str
 
 
 _embedder: LocalEmbedder | None = None
-_profiles: dict[tuple[int, str], list[FlowProfile]] = {}
+_profiles: dict[tuple[int, str], FlowProfiles] = {}
 _lock = threading.Lock()
 
 
@@ -69,7 +94,7 @@ def flow_candidates(flows: list[Flow], *, order_tracking: bool = False) -> list[
 
 def flow_profiles(
     chatbot: ChatbotSettings, flows: list[Flow], *, order_tracking: bool = False
-) -> list[FlowProfile]:
+) -> FlowProfiles:
     """Embedded descriptions of the candidate flows, cached until a flow or the chatbot changes."""
     candidates = flow_candidates(flows, order_tracking=order_tracking)
     version = (
@@ -87,29 +112,32 @@ def flow_profiles(
         profiles.append(
             FlowProfile(flow.name, flow.title or flow.name, flow.description, embedder.embed_matrix(texts))
         )
+    result = FlowProfiles.of(profiles)
     with _lock:
         for stale in [k for k in _profiles if k[0] == chatbot.pk]:
             del _profiles[stale]
-        _profiles[key] = profiles
-    return profiles
+        _profiles[key] = result
+    return result
 
 
-def route_local(question: str, profiles: list[FlowProfile]) -> Route:
+def route_local(question: str, profiles: FlowProfiles) -> Route:
+    """The flow whose description or example question is most similar to the question (the
+    first such flow on a tie)."""
     if not profiles:
         return Route(Flow.Name.DEFAULT, "no flow has a knowledge base; using the default flow")
     query = _question_vector(question, _local_embedder().dimension)
-    scores = {profile.name: float(np.max(profile.vectors @ query)) for profile in profiles}
-    best = max(scores, key=scores.__getitem__)
-    if scores[best] <= 0.0:
-        fallback = Flow.Name.DEFAULT if Flow.Name.DEFAULT in scores else best
+    # Each flow's score is its best row's.
+    scores = np.maximum.reduceat(profiles.matrix @ query, profiles.starts)
+    best = profiles.profiles[int(scores.argmax())]
+    score = float(scores.max())
+    if score <= 0.0:
+        names = {profile.name for profile in profiles}
+        fallback = Flow.Name.DEFAULT if Flow.Name.DEFAULT in names else best.name
         return Route(fallback, "nothing resembled the question; using the default flow")
-    title = next(profile.title for profile in profiles if profile.name == best)
-    return Route(best, f"closest to '{title}' (similarity {scores[best]:.2f})")
+    return Route(best.name, f"closest to '{best.title}' (similarity {score:.2f})")
 
 
-async def route_llm(
-    *, provider: ChatProvider, question: str, profiles: list[FlowProfile], template: str
-) -> Route:
+async def route_llm(*, provider: ChatProvider, question: str, profiles: FlowProfiles, template: str) -> Route:
     """Ask the LLM for the flow; any failure or unknown answer falls back to the local router."""
     if not profiles:
         return route_local(question, profiles)

@@ -109,7 +109,10 @@ async def _route(run: AnswerRun) -> Route:
         run.question, in_order_flow=run.state.last_flow == Flow.Name.APIFLOW
     ):
         return Route(Flow.Name.APIFLOW, "the message gives order details")
-    profiles = flow_profiles(chatbot, run.state.flows, order_tracking=run.state.order_tracking)
+    profiles = run.state.route_profiles
+    if profiles is None:
+        profiles = flow_profiles(chatbot, run.state.flows, order_tracking=run.state.order_tracking)
+        run.state.route_profiles = profiles
     if chatbot.router_mode == ChatbotSettings.RouterMode.LLM:
         template = await prompts.aprompt_template_text(chatbot_pk=chatbot.pk, purpose=Purpose.ROUTER)
         return await route_llm(

@@ -1,7 +1,7 @@
 import pytest
 
 from chatplatform.ai.base import ProviderError
-from conversations.flow_router import flow_profiles, route_llm, route_local
+from conversations.flow_router import _question_vector, flow_profiles, route_llm, route_local
 from conversations.flows import FlowSpec, chatbot_flows_ensure
 from conversations.prompts import DEFAULT_TEMPLATES
 from tests.conversations.factories import ChatbotFactory
@@ -32,6 +32,37 @@ def test_the_local_router_picks_the_most_similar_flow_and_says_why(profiles):
 
     assert route.flow == "flow2"
     assert "Wines" in route.reason
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How much is shipping?",
+        "Which red wine do you recommend?",
+        "Do you sell gift cards?",
+        "Hvad koster fragt?",
+    ],
+)
+def test_each_flow_scores_its_best_description_or_example(question):
+    chatbot = ChatbotFactory(
+        knowledgebase_index_endpoint="a-general",
+        flow2_knowledgebase_index="a-wines",
+        flow3_knowledgebase_index="x",
+    )
+    specs = {
+        **SPECS,
+        "flow3": FlowSpec(
+            "Gifts", "Gift cards and wrapping.", ("Can you wrap it?", "Do you sell gift cards?")
+        ),
+    }
+    profiles = flow_profiles(chatbot, chatbot_flows_ensure(chatbot=chatbot, specs=specs))
+    query = _question_vector(question, profiles.matrix.shape[1])
+    by_flow = {profile.name: float((profile.vectors @ query).max()) for profile in profiles}
+
+    route = route_local(question, profiles)
+
+    assert route.flow == max(by_flow, key=by_flow.__getitem__)
+    assert f"{by_flow[route.flow]:.2f}" in route.reason
 
 
 def test_without_candidates_the_default_flow_answers():
