@@ -161,13 +161,16 @@ def chat_open(*, chatbot_id: str, token: str, origin: str | None, host: str | No
         except ApplicationError as exc:
             token_error = exc
         else:
-            return ChatOpening(_state_of(chatbot, flows, config.order_tracking, conversation), token)
+            state = _state_of(chatbot, flows, config.order_tracking, conversation)
+            state.route_profiles = config.route_profiles
+            return ChatOpening(state, token)
     conversation, token = conversation_create(chatbot=chatbot, origin=origin or "")
     state = ChatState(
         chatbot=chatbot,
         flows=flows,
         conversation_id=conversation.id,
         order_tracking=config.order_tracking,
+        route_profiles=config.route_profiles,
     )
     return ChatOpening(state, token, token_error)
 

@@ -10,11 +10,13 @@ chatbot when they differ. An edit saved in this process takes effect at once, on
 another within that time. Connections already open keep the settings they started with.
 """
 
+import functools
 import logging
 import threading
 import time
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.cache import cache
@@ -23,6 +25,9 @@ from django.db.models import Exists, OuterRef
 
 from chatplatform.errors import ApplicationError
 from conversations.models import ChatbotSettings, Flow
+
+if TYPE_CHECKING:
+    from conversations.flow_router import FlowProfiles
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +41,13 @@ class ChatbotConfig:
     chatbot: ChatbotSettings
     flows: tuple[Flow, ...]
     order_tracking: bool
+
+    @functools.cached_property
+    def route_profiles(self) -> "FlowProfiles":
+        """The router's view of the flows, worked out once for every connection."""
+        from conversations.flow_router import flow_profiles
+
+        return flow_profiles(self.chatbot, list(self.flows), order_tracking=self.order_tracking)
 
 
 class _Known:

@@ -178,3 +178,20 @@ def test_flows_created_in_bulk_reach_the_next_connection(django_capture_on_commi
         chatbot_flows_ensure(chatbot=chatbot)
 
     assert len(chat_open(chatbot_id="nordvin", token="", origin=None, host=None).state.flows) == 5
+
+
+def test_connections_share_the_routers_profiles_until_the_flows_change(django_capture_on_commit_callbacks):
+    chatbot = ChatbotFactory(chatbot_id="nordvin", flow2_knowledgebase_index="nordvin-wines")
+    chatbot_flows_ensure(chatbot=chatbot)
+    first = chat_open(chatbot_id="nordvin", token="", origin=None, host=None)
+    resumed = chat_open(chatbot_id="nordvin", token=first.token, origin=None, host=None)
+    first, second = first.state, resumed.state
+
+    assert {profile.name for profile in first.route_profiles} == {"default", "flow2"}
+    assert second.route_profiles is first.route_profiles
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _with(chatbot.flows.get(name="flow2"), is_enabled=False).save()
+
+    third = chat_open(chatbot_id="nordvin", token="", origin=None, host=None).state
+    assert {profile.name for profile in third.route_profiles} == {"default"}
