@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from chatplatform import plain_writes
 from chatplatform.errors import ApplicationError
-from conversations.chatbot_configs import chatbot_config
+from conversations.chatbot_configs import chatbot_config, chatbot_not_found
 from conversations.models import ChatbotSettings, Conversation, Flow, Message, StreamingSession
 from conversations.origins import origin_allowed
 
@@ -52,7 +52,8 @@ class ChatState:
     last_flow: str = ""
     # The client's address, for per-IP limits; never stored.
     client_ip: str = ""
-    # The router's view of `flows`, worked out at the first message (`flow_router.flow_profiles`).
+    # The router's view of `flows`: shared by the chatbot's websocket connections
+    # (`ChatbotConfig.route_profiles`), else worked out at the first message.
     route_profiles: "FlowProfiles | None" = None
 
 
@@ -60,7 +61,7 @@ def chatbot_for_chat(*, chatbot_id: str) -> ChatbotSettings:
     """The active chatbot with this id, or `chatbot_not_found`."""
     chatbot = ChatbotSettings.objects.filter(chatbot_id=chatbot_id, is_active=True).first()
     if chatbot is None:
-        raise ApplicationError("chatbot_not_found", f"There is no chatbot '{chatbot_id}'.", status_code=404)
+        raise chatbot_not_found(chatbot_id)
     return chatbot
 
 

@@ -89,6 +89,10 @@ def chatbot_configs_clear() -> None:
         _known.checked_at = float("-inf")
 
 
+def chatbot_not_found(chatbot_id: str) -> ApplicationError:
+    return ApplicationError("chatbot_not_found", f"There is no chatbot '{chatbot_id}'.", status_code=404)
+
+
 def _recheck() -> None:
     now = time.monotonic()
     if now - _known.checked_at < settings.CHATBOT_CONFIG_RECHECK_SECONDS:
@@ -136,5 +140,5 @@ def _read(chatbot_id: str) -> ChatbotConfig:
         .first()
     )
     if chatbot is None:
-        raise ApplicationError("chatbot_not_found", f"There is no chatbot '{chatbot_id}'.", status_code=404)
+        raise chatbot_not_found(chatbot_id)
     return ChatbotConfig(chatbot, tuple(chatbot.flows.all()), chatbot.has_order_tracking)
