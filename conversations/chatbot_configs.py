@@ -7,7 +7,10 @@ keeps what it read. Every save or delete of a chatbot, a flow or a commerce inte
 included, `conversations.signals`) publishes a new version in the cache; this process compares
 its version with the cache's at most every `CHATBOT_CONFIG_RECHECK_SECONDS` and forgets every
 chatbot when they differ. An edit saved in this process takes effect at once, one saved in
-another within that time. Connections already open keep the settings they started with.
+another within that time. Without a shared cache (the local-memory one of `make run`) the version
+is read from the three tables instead (row counts and latest `updated_at`), so that an edit made
+by another process, a management command say, is seen too. Connections already open keep the
+settings they started with.
 """
 
 import functools
@@ -19,9 +22,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.locmem import LocMemCache
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Count, Exists, Max, OuterRef
 
 from chatplatform.errors import ApplicationError
 from conversations.models import ChatbotSettings, Flow
@@ -108,6 +113,10 @@ def _recheck() -> None:
 
 
 def _cached_version() -> str | None:
+    if isinstance(caches["default"], LocMemCache | DummyCache):
+        # This process's own cache: another process (a management command, a second server)
+        # would publish its changes where this one never looks, so the tables tell instead.
+        return _table_version()
     try:
         version = cache.get(_VERSION_KEY)
         if version is None:
@@ -117,6 +126,17 @@ def _cached_version() -> str | None:
         logger.warning("Chatbot settings: could not read their version from the cache: %s", exc)
         return None
     return version
+
+
+def _table_version() -> str:
+    from tracking.models import CommerceIntegration
+
+    # Every save moves the latest `updated_at` forward and every delete lowers the count.
+    parts = []
+    for model in (ChatbotSettings, Flow, CommerceIntegration):
+        state = model.objects.aggregate(rows=Count("pk"), latest=Max("updated_at"))
+        parts.append(f"{state['rows']}:{state['latest'].isoformat() if state['latest'] else ''}")
+    return "|".join(parts)
 
 
 def _publish_version() -> None:

