@@ -18,6 +18,7 @@ import logging
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _VERSION_KEY = "chatbot-configs:version"
+# Chatbots kept per process, the least recently connected to forgotten first (one is a few
+# dozen KiB, most of it the router's matrix).
+MAX_KEPT = 1000
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,7 @@ class ChatbotConfig:
 
 class _Known:
     def __init__(self) -> None:
-        self.configs: dict[str, ChatbotConfig] = {}
+        self.configs: OrderedDict[str, ChatbotConfig] = OrderedDict()
         self.version: str | None = None
         self.checked_at = float("-inf")
         self.lock = threading.Lock()
@@ -69,10 +73,16 @@ _known = _Known()
 def chatbot_config(*, chatbot_id: str) -> ChatbotConfig:
     """The active chatbot `chatbot_id` with its flows, or `chatbot_not_found`."""
     _recheck()
-    config = _known.configs.get(chatbot_id)
-    if config is None:
-        config = _read(chatbot_id)
+    with _known.lock:
+        config = _known.configs.get(chatbot_id)
+        if config is not None:
+            _known.configs.move_to_end(chatbot_id)
+            return config
+    config = _read(chatbot_id)
+    with _known.lock:
         _known.configs[chatbot_id] = config
+        while len(_known.configs) > MAX_KEPT:
+            _known.configs.popitem(last=False)
     return config
 
 
@@ -89,7 +99,7 @@ def chatbot_configs_changed() -> None:
 def chatbot_configs_clear() -> None:
     """Forget what this process read; as after a restart."""
     with _known.lock:
-        _known.configs = {}
+        _known.configs = OrderedDict()
         _known.version = None
         _known.checked_at = float("-inf")
 
@@ -107,7 +117,7 @@ def _recheck() -> None:
     version = _cached_version()
     with _known.lock:
         if version is None or version != _known.version:
-            _known.configs = {}
+            _known.configs = OrderedDict()
         _known.version = version
         _known.checked_at = now
 

@@ -5,6 +5,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from chatplatform.errors import ApplicationError
+from conversations import chatbot_configs
 from conversations.chat_store import chat_open, conversation_create
 from conversations.flows import chatbot_flows_ensure
 from conversations.models import ChatbotSettings, Conversation, Message
@@ -14,7 +15,8 @@ from tests.tracking.factories import CommerceIntegrationFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_a_new_visitor_costs_one_query_once_the_chatbot_was_read(django_assert_num_queries):
+def test_a_new_visitor_costs_one_query_once_the_chatbot_was_read(django_assert_num_queries, settings):
+    settings.CHATBOT_CONFIG_RECHECK_SECONDS = 60  # no version check in between, however slow the machine
     chatbot = ChatbotFactory(chatbot_id="nordvin", allowed_origins=["https://nordvin.dk"])
     chatbot_flows_ensure(chatbot=chatbot)
     CommerceIntegrationFactory(chatbot=chatbot)
@@ -199,3 +201,19 @@ def test_connections_share_the_routers_profiles_until_the_flows_change(django_ca
 
     third = chat_open(chatbot_id="nordvin", token="", origin=None, host=None).state
     assert {profile.name for profile in third.route_profiles} == {"default"}
+
+
+def test_a_process_keeps_the_chatbots_connected_to_most_recently(
+    monkeypatch, django_assert_num_queries, settings
+):
+    settings.CHATBOT_CONFIG_RECHECK_SECONDS = 60
+    monkeypatch.setattr(chatbot_configs, "MAX_KEPT", 2)
+    for chatbot_id in ("a", "b", "c"):
+        ChatbotFactory(chatbot_id=chatbot_id)
+    for chatbot_id in ("a", "b", "a", "c"):
+        chat_open(chatbot_id=chatbot_id, token="", origin=None, host=None)
+
+    with django_assert_num_queries(1):  # "a" is still kept: only the new conversation is written
+        chat_open(chatbot_id="a", token="", origin=None, host=None)
+    with django_assert_num_queries(3):  # "b" was forgotten: the chatbot and its flows are read again
+        chat_open(chatbot_id="b", token="", origin=None, host=None)
