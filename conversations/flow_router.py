@@ -128,8 +128,8 @@ def route_local(question: str, profiles: FlowProfiles) -> Route:
     query = _question_vector(question, _local_embedder().dimension)
     # Each flow's score is its best row's.
     scores = np.maximum.reduceat(profiles.matrix @ query, profiles.starts)
-    best = profiles.profiles[int(scores.argmax())]
-    score = float(scores.max())
+    index = int(scores.argmax())
+    best, score = profiles.profiles[index], float(scores[index])
     if score <= 0.0:
         names = {profile.name for profile in profiles}
         fallback = Flow.Name.DEFAULT if Flow.Name.DEFAULT in names else best.name
