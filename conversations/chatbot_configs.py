@@ -14,28 +14,21 @@ settings they started with.
 """
 
 import functools
-import logging
 import threading
 import time
-import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.core.cache import cache, caches
-from django.core.cache.backends.dummy import DummyCache
-from django.core.cache.backends.locmem import LocMemCache
-from django.db import transaction
-from django.db.models import Count, Exists, Max, OuterRef
+from django.db.models import Exists, OuterRef
 
 from chatplatform.errors import ApplicationError
+from chatplatform.shared_versions import publish_change, shared_version
 from conversations.models import ChatbotSettings, Flow
 
 if TYPE_CHECKING:
     from conversations.flow_router import FlowProfiles
-
-logger = logging.getLogger(__name__)
 
 _VERSION_KEY = "chatbot-configs:version"
 # Chatbots kept per process, the least recently connected to forgotten first (one is a few
@@ -90,10 +83,7 @@ def chatbot_configs_changed() -> None:
     """A chatbot, flow or commerce integration was saved or deleted: every process reads its
     chatbots again (this one at once, the others within the recheck interval)."""
     chatbot_configs_clear()
-    _publish_version()
-    # Also after the commit: a process that read the version between the two reads the rows
-    # as they were before the commit, so it must see a newer version once they are committed.
-    transaction.on_commit(_publish_version)
+    publish_change(_VERSION_KEY, what="Chatbot settings")
 
 
 def chatbot_configs_clear() -> None:
@@ -114,7 +104,7 @@ def _recheck() -> None:
         return
     # Read before the rows: an edit committed in between publishes a newer version, so what is
     # read now is at worst read again at the next check, never kept stale.
-    version = _cached_version()
+    version = shared_version(_VERSION_KEY, rows=_tables, what="Chatbot settings")
     with _known.lock:
         if version is None or version != _known.version:
             _known.configs = OrderedDict()
@@ -122,38 +112,10 @@ def _recheck() -> None:
         _known.checked_at = now
 
 
-def _cached_version() -> str | None:
-    if isinstance(caches["default"], LocMemCache | DummyCache):
-        # This process's own cache: another process (a management command, a second server)
-        # would publish its changes where this one never looks, so the tables tell instead.
-        return _table_version()
-    try:
-        version = cache.get(_VERSION_KEY)
-        if version is None:
-            cache.add(_VERSION_KEY, uuid.uuid4().hex, timeout=None)
-            version = cache.get(_VERSION_KEY)
-    except Exception as exc:  # no shared cache: read the settings again at every check
-        logger.warning("Chatbot settings: could not read their version from the cache: %s", exc)
-        return None
-    return version
-
-
-def _table_version() -> str:
+def _tables():
     from tracking.models import CommerceIntegration
 
-    # Every save moves the latest `updated_at` forward and every delete lowers the count.
-    parts = []
-    for model in (ChatbotSettings, Flow, CommerceIntegration):
-        state = model.objects.aggregate(rows=Count("pk"), latest=Max("updated_at"))
-        parts.append(f"{state['rows']}:{state['latest'].isoformat() if state['latest'] else ''}")
-    return "|".join(parts)
-
-
-def _publish_version() -> None:
-    try:
-        cache.set(_VERSION_KEY, uuid.uuid4().hex, timeout=None)
-    except Exception as exc:  # other processes read again when the version disappears from the cache
-        logger.warning("Chatbot settings: could not publish a change: %s", exc)
+    return [ChatbotSettings.objects.all(), Flow.objects.all(), CommerceIntegration.objects.all()]
 
 
 def _read(chatbot_id: str) -> ChatbotConfig:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,16 +30,14 @@ from typing import Any
 import numpy as np
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.cache import cache, caches
-from django.core.cache.backends.dummy import DummyCache
-from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import connections, transaction
-from django.db.models import Count, Max
 from redis.exceptions import RedisError
 
 from chatplatform.cache_async import CacheWatch, cache_aget
 from chatplatform.models import LocalVector
+from chatplatform.shared_versions import publish_change, shared_version
 from chatplatform.vectorstores.base import (
     VECTOR_STORE_DIMENSION_MISMATCH,
     VECTOR_STORE_ERROR,
@@ -314,19 +311,7 @@ class LocalVectorStore:
 
     def _version(self) -> str | None:
         """The version of this namespace that all processes see; None when it cannot be read."""
-        if isinstance(caches["default"], LocMemCache | DummyCache):
-            return self._table_version()
-        key = self._version_key()
-        try:
-            version = cache.get(key)
-            if version is None:
-                # First reader after a restart or an eviction: any fresh token forces a reload.
-                cache.add(key, uuid.uuid4().hex, timeout=None)
-                version = cache.get(key)
-        except Exception as exc:  # any cache backend error; correctness only needs a reload
-            logger.warning("Local vector store: cache unavailable, reading from the database: %s", exc)
-            return None
-        return version
+        return shared_version(self._version_key(), rows=lambda: [self._rows()], what="Local vector store")
 
     async def _aversion(self) -> str | None:
         """`_version` without leaving the event loop, when the cache is Redis; None otherwise
@@ -339,22 +324,9 @@ class LocalVectorStore:
         except RedisError:
             return None
 
-    def _table_version(self) -> str:
-        # Every upsert moves the latest `updated_at` forward and every delete lowers the count.
-        state = self._rows().aggregate(rows=Count("id"), latest=Max("updated_at"))
-        latest = state["latest"].isoformat() if state["latest"] else ""
-        return f"table:{state['rows']}:{latest}"
-
-    def _bump_version(self) -> None:
-        try:
-            cache.set(self._version_key(), uuid.uuid4().hex, timeout=None)
-        except Exception as exc:  # other processes reload when their cached token disappears
-            logger.warning("Local vector store: could not publish a change of %r: %s", self, exc)
-
     def _changed(self) -> None:
         _matrices.forget(self._key)
-        self._bump_version()
-        transaction.on_commit(self._bump_version)
+        publish_change(self._version_key(), what=repr(self))
 
     def _matrix(self) -> _Matrix:
         version = self._version()
