@@ -41,7 +41,7 @@ def chatbot_flows_ensure(*, chatbot: ChatbotSettings, specs: dict[str, FlowSpec]
     """Create the chatbot's missing flows (from `specs`, else the defaults); keep existing ones."""
     specs = {**DEFAULT_FLOWS, **(specs or {})}
     existing = {flow.name for flow in chatbot.flows.all()}
-    Flow.objects.bulk_create(
+    created = Flow.objects.bulk_create(
         Flow(
             chatbot=chatbot,
             name=name,
@@ -52,6 +52,7 @@ def chatbot_flows_ensure(*, chatbot: ChatbotSettings, specs: dict[str, FlowSpec]
         for name, spec in specs.items()
         if name not in existing
     )
-    # bulk_create sends no post_save: chat connections must see the new flows all the same.
-    chatbot_configs_changed()
+    if created:
+        # bulk_create sends no post_save: chat connections must see the new flows all the same.
+        chatbot_configs_changed()
     return list(chatbot.flows.all())
