@@ -131,14 +131,14 @@ class MessageCreateApi(ChatbotScopedApi):
     def post(self, request, chatbot_id: str, conversation_id: str):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        chatbot = self.chatbot()
-        conversation = chat_store.conversation_get(chatbot=chatbot, conversation_id=conversation_id)
+        state = chat_store.chat_state_get(chatbot_id=chatbot_id, conversation_id=conversation_id)
         image = None
         if data.validated_data.get("image_id"):
             image = image_for_message(
-                chatbot=chatbot, conversation_id=conversation.id, image_id=data.validated_data["image_id"]
+                chatbot=state.chatbot,
+                conversation_id=state.conversation_id,
+                image_id=data.validated_data["image_id"],
             )
-        state = chat_store.chat_state_load(chatbot=chatbot, conversation=conversation)
         state.client_ip = request.META.get("REMOTE_ADDR", "")
         question = data.validated_data["text"]
         client_id = data.validated_data.get("client_id", "")

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from chatplatform import plain_writes
 from chatplatform.errors import ApplicationError
-from conversations.chatbot_configs import chatbot_config, chatbot_not_found
+from conversations.chatbot_configs import chatbot_config
 from conversations.models import ChatbotSettings, Conversation, Flow, Message, StreamingSession
 from conversations.origins import origin_allowed
 
@@ -58,11 +58,12 @@ class ChatState:
 
 
 def chatbot_for_chat(*, chatbot_id: str) -> ChatbotSettings:
-    """The active chatbot with this id, or `chatbot_not_found`."""
-    chatbot = ChatbotSettings.objects.filter(chatbot_id=chatbot_id, is_active=True).first()
-    if chatbot is None:
-        raise chatbot_not_found(chatbot_id)
-    return chatbot
+    """The active chatbot with this id, or `chatbot_not_found`.
+
+    Kept in this process between requests and connections (`chatbot_configs`) and shared by
+    them: read it, never change it.
+    """
+    return chatbot_config(chatbot_id=chatbot_id).chatbot
 
 
 def conversation_create(*, chatbot: ChatbotSettings, origin: str = "") -> tuple[Conversation, str]:
@@ -94,12 +95,14 @@ def conversation_get(*, chatbot: ChatbotSettings, conversation_id: uuid.UUID | s
         ) from None
 
 
-def chat_state_load(*, chatbot: ChatbotSettings, conversation: Conversation) -> ChatState:
-    """The chatbot's flows and the conversation's recent history, read once per connection."""
-    from tracking.models import CommerceIntegration
-
-    order_tracking = CommerceIntegration.objects.filter(chatbot=chatbot, is_enabled=True).exists()
-    return _state_of(chatbot, list(chatbot.flows.all()), order_tracking, conversation)
+def chat_state_get(*, chatbot_id: str, conversation_id: uuid.UUID | str) -> ChatState:
+    """What a question asked over REST needs: the chatbot's kept settings (`chatbot_config`) and
+    the conversation's recent history; `chatbot_not_found` or `conversation_not_found` else."""
+    config = chatbot_config(chatbot_id=chatbot_id)
+    conversation = conversation_get(chatbot=config.chatbot, conversation_id=conversation_id)
+    state = _state_of(config.chatbot, list(config.flows), config.order_tracking, conversation)
+    state.route_profiles = config.route_profiles
+    return state
 
 
 def _state_of(

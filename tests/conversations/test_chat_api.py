@@ -168,3 +168,17 @@ def test_a_repeated_client_id_is_refused(client, shop):
     assert first.status_code == 200
     assert second.status_code == 409
     assert second.json()["error"]["code"] == "duplicate_message"
+
+
+def test_a_chatbot_deactivated_in_admin_takes_no_more_rest_questions(client, shop):
+    bot, auth = shop
+    conversation_id = new_conversation(client, auth)
+    url = f"/api/v1/chatbots/shop/conversations/{conversation_id}/messages/"
+    assert client.post(url, {"text": "Shipping?"}, content_type="application/json", **auth).status_code == 200
+
+    bot.is_active = False
+    bot.save()
+    response = client.post(url, {"text": "Shipping?"}, content_type="application/json", **auth)
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "chatbot_not_found"
