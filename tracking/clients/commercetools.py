@@ -22,7 +22,7 @@ import httpx
 
 from tracking.carriers import tracking_url
 from tracking.clients.base import OrderClientError
-from tracking.clients.config import integration_options
+from tracking.clients.config import checked_credentials, http_options, integration_options, refuse_invalid
 from tracking.clients.http import CommerceHttp
 from tracking.clients.support import (
     CachedToken,
@@ -31,12 +31,9 @@ from tracking.clients.support import (
     add_error,
     as_quantity,
     as_text,
-    credentials_or_errors,
-    http_settings,
     is_http_url,
     json_object,
     parse_timestamp,
-    raise_for_errors,
     require_credentials,
     token_lifetime,
     tracking_template_errors,
@@ -145,7 +142,7 @@ class CommercetoolsClient:
         self.locale = locale
         self.tracking_templates = dict(tracking_templates or {})
         self.scope = scope or f"view_orders:{project_key}"
-        settings = http_settings(http)
+        settings = http_options(**http)
         self.budget = LookupBudget(settings["budget"], SYSTEM)
         self.api = CommerceHttp(
             base_url=api_url, system=SYSTEM, headers={"Accept": "application/json"}, **settings
@@ -162,9 +159,9 @@ class CommercetoolsClient:
     @classmethod
     def from_integration(cls, integration: Any, **overrides: Any) -> "CommercetoolsClient":
         """A client for the integration's project; raises `order_misconfigured` if it is incomplete."""
-        raise_for_errors(cls.validate(integration), SYSTEM)
+        refuse_invalid(SYSTEM, cls.validate(integration))
         options = integration_options(integration)
-        credentials = credentials_or_errors(integration, {})
+        credentials = checked_credentials(integration, {})
         api_url, auth_url = _hosts(integration, options)
         chatbot_language = getattr(getattr(integration, "chatbot", None), "language", "") or "en"
         return cls(
@@ -184,9 +181,7 @@ class CommercetoolsClient:
         """Field errors of the integration's commercetools settings; {} when it can be used."""
         errors: FieldErrors = {}
         options = integration_options(integration)
-        require_credentials(
-            errors, credentials_or_errors(integration, errors), ("client_id", "client_secret")
-        )
+        require_credentials(errors, checked_credentials(integration, errors), ("client_id", "client_secret"))
         if not (integration.project_key or "").strip():
             add_error(errors, "project_key", "The commercetools project key is required.")
         region = (integration.region or "").strip()

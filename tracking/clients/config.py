@@ -38,21 +38,24 @@ def integration_credentials(integration: Any) -> dict[str, str]:
 
 
 def checked_credentials(integration: Any, errors: dict[str, list[str]]) -> dict[str, str]:
-    """For `validate`: the credentials, or {} with an error under "credentials"."""
+    """For `validate`: the decoded credentials, or {} with an error under "credentials" (which
+    never quotes the stored value)."""
     try:
         return integration_credentials(integration)
     except ValueError as exc:
-        errors["credentials"] = [f"The stored credentials are unusable: {exc}."]
+        errors.setdefault("credentials", []).append(f"The stored credentials are unusable: {exc}.")
         return {}
 
 
 def refuse_invalid(system: str, errors: dict[str, list[str]]) -> None:
-    """For `from_integration`: a permanent error naming the fields (never their values)."""
+    """For `from_integration`: refuse what `validate` rejects with a permanent error naming the
+    fields and the first problem (never a value)."""
     if errors:
+        first = next(iter(errors.values()))[0]
         raise OrderClientError(
             "order_misconfigured",
-            f"the {system} integration is not configured correctly ({', '.join(sorted(errors))}); "
-            "see the integration in admin.",
+            f"{system} integration is not configured correctly ({', '.join(sorted(errors))}): "
+            f"{first} See the integration in admin.",
             permanent=True,
         )
 
@@ -62,8 +65,14 @@ def integration_options(integration: Any) -> dict[str, Any]:
     return integration.options if isinstance(integration.options, dict) else {}
 
 
+_HTTP_OVERRIDES = frozenset({"timeout", "budget", "backoff", "attempts", "transport"})
+
+
 def http_options(**overrides: Any) -> dict[str, Any]:
     """CommerceHttp keyword arguments from settings; tests and callers may override any of them."""
+    unknown = set(overrides) - _HTTP_OVERRIDES
+    if unknown:
+        raise TypeError(f"Unknown client overrides: {', '.join(sorted(unknown))}")
     options: dict[str, Any] = {
         "timeout": settings.TRACKING_HTTP_TIMEOUT_SECONDS,
         "budget": settings.TRACKING_HTTP_BUDGET_SECONDS,

@@ -38,7 +38,7 @@ from urllib.parse import quote
 import httpx
 
 from tracking.clients.base import OrderClientError
-from tracking.clients.config import integration_options
+from tracking.clients.config import checked_credentials, http_options, integration_options, refuse_invalid
 from tracking.clients.http import CommerceHttp
 from tracking.clients.mapping import OrderMapping, status_map_errors
 from tracking.clients.support import (
@@ -47,10 +47,7 @@ from tracking.clients.support import (
     LookupBudget,
     add_error,
     as_text,
-    credentials_or_errors,
-    http_settings,
     json_object,
-    raise_for_errors,
     require_credentials,
     token_lifetime,
     tracking_template_errors,
@@ -136,7 +133,7 @@ class DistributorClient:
         headers = {"Accept": "application/json"}
         if auth_mode == "api_key":
             headers["X-Api-Key"] = api_key
-        settings = http_settings(http)
+        settings = http_options(**http)
         self.budget = LookupBudget(settings["budget"], SYSTEM)
         self.http = CommerceHttp(base_url=base_url, system=SYSTEM, headers=headers, **settings)
         self.mapping = OrderMapping(
@@ -147,9 +144,9 @@ class DistributorClient:
     @classmethod
     def from_integration(cls, integration: Any, **overrides: Any) -> "DistributorClient":
         """A client for the integration; raises `order_misconfigured` if it is incomplete."""
-        raise_for_errors(cls.validate(integration), SYSTEM)
+        refuse_invalid(SYSTEM, cls.validate(integration))
         options = integration_options(integration)
-        credentials = credentials_or_errors(integration, {})
+        credentials = checked_credentials(integration, {})
         return cls(
             base_url=integration.base_url,
             auth_mode=options.get("auth_mode") or "api_key",
@@ -169,7 +166,7 @@ class DistributorClient:
         options = integration_options(integration)
         url_problems(errors, integration.base_url, field="base_url")
         auth_mode = options.get("auth_mode") or "api_key"
-        credentials = credentials_or_errors(integration, errors)
+        credentials = checked_credentials(integration, errors)
         if auth_mode == "api_key":
             require_credentials(errors, credentials, ("api_key",))
         elif auth_mode == "login":

@@ -26,19 +26,16 @@ from urllib.parse import quote
 import httpx
 
 from tracking.clients.base import OrderClientError
-from tracking.clients.config import integration_options
+from tracking.clients.config import checked_credentials, http_options, integration_options, refuse_invalid
 from tracking.clients.http import CommerceHttp
 from tracking.clients.mapping import OrderMapping, mapping_errors
 from tracking.clients.support import (
     FieldErrors,
     add_error,
     as_text,
-    credentials_or_errors,
-    http_settings,
     is_http_url,
     json_body,
     placeholders,
-    raise_for_errors,
     require_credentials,
     tracking_template_errors,
     url_problems,
@@ -242,7 +239,7 @@ class HttpApiClient:
             auth = httpx.BasicAuth(credentials["username"], credentials["password"])
         elif auth_scheme == "header":
             all_headers[auth_header] = credentials["api_key"]
-        settings = http_settings(http)
+        settings = http_options(**http)
         settings["transport"] = _NotFoundTransport(
             settings.get("transport") or httpx.HTTPTransport(), self.not_found_statuses
         )
@@ -252,9 +249,9 @@ class HttpApiClient:
     @classmethod
     def from_integration(cls, integration: Any, **overrides: Any) -> "HttpApiClient":
         """A client for the integration; raises `order_misconfigured` if it is incomplete."""
-        raise_for_errors(cls.validate(integration), SYSTEM)
+        refuse_invalid(SYSTEM, cls.validate(integration))
         options = integration_options(integration)
-        credentials = {key: as_text(value) for key, value in credentials_or_errors(integration, {}).items()}
+        credentials = {key: as_text(value) for key, value in checked_credentials(integration, {}).items()}
         return cls(
             base_url=integration.base_url,
             url_template=options["url_template"],
@@ -277,7 +274,7 @@ class HttpApiClient:
         """Field errors of the request, auth and mapping options; {} when the client can be built."""
         errors: FieldErrors = {}
         url_problems(errors, integration.base_url, field="base_url")
-        credentials = credentials_or_errors(integration, errors)
+        credentials = checked_credentials(integration, errors)
         for field, problems in _option_errors(integration_options(integration), credentials).items():
             for problem in problems:
                 add_error(errors, field, problem)

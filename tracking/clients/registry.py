@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tracking.clients.base import OrderClient, OrderClientError
-from tracking.clients.config import integration_credentials, safe_url
+from tracking.clients.config import checked_credentials, integration_credentials, safe_url
 from tracking.models import CommerceIntegration
 
 Kind = CommerceIntegration.Kind
@@ -59,10 +59,7 @@ def option_keys(kind: str) -> dict[str, str]:
 def integration_validate(integration: CommerceIntegration) -> dict[str, list[str]]:
     """Field errors of an integration (empty when it is usable): shared rules, then the kind's."""
     errors: dict[str, list[str]] = {}
-    try:
-        integration_credentials(integration)
-    except ValueError as exc:
-        errors["credentials"] = [f"The stored credentials are unusable: {exc}."]
+    checked_credentials(integration, errors)
     if not isinstance(integration.options, dict):
         errors["options"] = ["Options must be a JSON object."]
     errors |= _tracking_url_errors(integration.carrier_tracking_urls)

@@ -1,8 +1,9 @@
-"""What the commercetools, distributor and generic HTTP clients share.
+"""What the commercetools, distributor and generic HTTP clients share beyond `config`, which
+every client uses (credentials, HTTP policy, the misconfiguration error).
 
-HTTP settings from Django settings (tests override them), credentials decoded from the
-integration, bearer tokens cached in Django's cache under a hash that never includes a secret,
-checks of carrier URL templates, and lenient conversions of the values shops send.
+Errors collected per field, bearer tokens cached in Django's cache under a hash that never
+includes a secret, one time budget per lookup, checks of carrier URL templates, and lenient
+conversions of the values shops send.
 """
 
 import hashlib
@@ -21,8 +22,6 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from tracking.clients.base import OrderClientError
 from tracking.clients.config import (
-    http_options,
-    integration_credentials,
     order_number_normalise,
     token_cache_get,
     token_cache_set,
@@ -37,18 +36,6 @@ T = TypeVar("T")
 FieldErrors = dict[str, list[str]]
 
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
-
-
-def http_settings(overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """Keyword arguments for `CommerceHttp`: Django settings, then the caller's overrides.
-
-    `getattr` with defaults because the settings are added by the tracking app's settings block
-    and a client must still work (with CommerceHttp's own defaults) before they exist.
-    """
-    unknown = set(overrides) - {"timeout", "budget", "backoff", "attempts", "transport"}
-    if unknown:
-        raise TypeError(f"Unknown client overrides: {', '.join(sorted(unknown))}")
-    return http_options(**overrides)
 
 
 def usable_order_number(number: str) -> str | None:
@@ -73,31 +60,10 @@ def require_credentials(errors: FieldErrors, credentials: Mapping[str, Any], nam
             add_error(errors, "credentials", f"{name} is required.")
 
 
-def credentials_or_errors(integration: Any, errors: FieldErrors) -> dict[str, str]:
-    """The decoded credentials; an undecodable value is reported (without its content) as {}."""
-    try:
-        return integration_credentials(integration)
-    except ValueError as exc:
-        add_error(errors, "credentials", f"The stored credentials are unusable: {exc}.")
-        return {}
-
-
 def url_problems(errors: FieldErrors, url: Any, *, field: str, label: str = "") -> None:
     """The shared URL policy (https, plain http only for this machine, no user info)."""
     for problem in url_errors(url if isinstance(url, str) else "", field=field).get(field, []):
         add_error(errors, field, f"{label}: {problem}" if label else problem)
-
-
-def raise_for_errors(errors: FieldErrors, system: str) -> None:
-    """`from_integration` refuses a configuration that `validate` rejects, naming fields only."""
-    if errors:
-        fields = ", ".join(sorted(errors))
-        first = next(iter(errors.values()))[0]
-        raise OrderClientError(
-            "order_misconfigured",
-            f"{system} integration is not configured correctly ({fields}): {first}",
-            permanent=True,
-        )
 
 
 def is_http_url(value: Any) -> bool:
