@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from chatplatform import plain_writes
 from chatplatform.errors import ApplicationError
-from conversations.chatbot_configs import chatbot_config
+from conversations.chatbot_configs import ChatbotConfig, chatbot_config
 from conversations.models import ChatbotSettings, Conversation, Flow, Message, StreamingSession
 from conversations.origins import origin_allowed
 
@@ -43,6 +43,9 @@ class ChatState:
     chatbot: ChatbotSettings
     flows: list[Flow]
     conversation_id: uuid.UUID
+    # The router's view of `flows`, shared by every conversation of the chatbot
+    # (`ChatbotConfig.route_profiles`).
+    route_profiles: "FlowProfiles"
     history: list[dict[str, str]] = field(default_factory=list)
     # client_id of each question -> id of its answer, for idempotent resends.
     answers_by_client_id: dict[str, str] = field(default_factory=dict)
@@ -52,9 +55,6 @@ class ChatState:
     last_flow: str = ""
     # The client's address, for per-IP limits; never stored.
     client_ip: str = ""
-    # The router's view of `flows`: shared by the chatbot's websocket connections
-    # (`ChatbotConfig.route_profiles`), else worked out at the first message.
-    route_profiles: "FlowProfiles | None" = None
 
 
 def chatbot_for_chat(*, chatbot_id: str) -> ChatbotSettings:
@@ -100,14 +100,11 @@ def chat_state_get(*, chatbot_id: str, conversation_id: uuid.UUID | str) -> Chat
     the conversation's recent history; `chatbot_not_found` or `conversation_not_found` else."""
     config = chatbot_config(chatbot_id=chatbot_id)
     conversation = conversation_get(chatbot=config.chatbot, conversation_id=conversation_id)
-    state = _state_of(config.chatbot, list(config.flows), config.order_tracking, conversation)
-    state.route_profiles = config.route_profiles
-    return state
+    return _state_of(config, conversation)
 
 
-def _state_of(
-    chatbot: ChatbotSettings, flows: list[Flow], order_tracking: bool, conversation: Conversation
-) -> ChatState:
+def _state_of(config: ChatbotConfig, conversation: Conversation) -> ChatState:
+    """The state of an existing conversation: its recent history and answered `client_id`s."""
     recent = list(
         conversation.messages.exclude(status=Message.Status.STREAMING)
         .order_by("-created_at")
@@ -125,12 +122,13 @@ def _state_of(
         .values_list("client_id", "reply__id")
     )
     return ChatState(
-        chatbot=chatbot,
-        flows=flows,
+        chatbot=config.chatbot,
+        flows=list(config.flows),
         conversation_id=conversation.id,
+        route_profiles=config.route_profiles,
         history=history,
         answers_by_client_id={client_id: str(answer_id) for client_id, answer_id in answers.items()},
-        order_tracking=order_tracking,
+        order_tracking=config.order_tracking,
         last_flow=next((row["flow"] for row in recent if row["role"] == Message.Role.ASSISTANT), ""),
     )
 
@@ -157,7 +155,6 @@ def chat_open(*, chatbot_id: str, token: str, origin: str | None, host: str | No
     chatbot = config.chatbot
     if not origin_allowed(origin, host, chatbot.allowed_origins):
         raise ApplicationError("origin_not_allowed", "This website may not use this chat.", status_code=403)
-    flows = list(config.flows)
     token_error = None
     if token:
         try:
@@ -165,16 +162,14 @@ def chat_open(*, chatbot_id: str, token: str, origin: str | None, host: str | No
         except ApplicationError as exc:
             token_error = exc
         else:
-            state = _state_of(chatbot, flows, config.order_tracking, conversation)
-            state.route_profiles = config.route_profiles
-            return ChatOpening(state, token)
+            return ChatOpening(_state_of(config, conversation), token)
     conversation, token = conversation_create(chatbot=chatbot, origin=origin or "")
     state = ChatState(
         chatbot=chatbot,
-        flows=flows,
+        flows=list(config.flows),
         conversation_id=conversation.id,
-        order_tracking=config.order_tracking,
         route_profiles=config.route_profiles,
+        order_tracking=config.order_tracking,
     )
     return ChatOpening(state, token, token_error)
 

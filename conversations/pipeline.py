@@ -25,7 +25,7 @@ from conversations.answer_request import chat_request
 from conversations.answer_streams import kb_unavailable_stream, order_stream, uses_order_tool
 from conversations.chat_store import AnswerOutcome, ChatState, QuestionRecord
 from conversations.chat_writes import QuestionSave, answer_save
-from conversations.flow_router import Route, flow_profiles, route_llm, route_local
+from conversations.flow_router import Route, route_llm, route_local
 from conversations.models import ChatbotSettings, Flow, ImageUpload, Message
 from conversations.output_rules import OutputRules
 from conversations.request_gate import request_preparing, request_sent
@@ -110,9 +110,6 @@ async def _route(run: AnswerRun) -> Route:
     ):
         return Route(Flow.Name.APIFLOW, "the message gives order details")
     profiles = run.state.route_profiles
-    if profiles is None:
-        profiles = flow_profiles(chatbot, run.state.flows, order_tracking=run.state.order_tracking)
-        run.state.route_profiles = profiles
     if chatbot.router_mode == ChatbotSettings.RouterMode.LLM:
         template = await prompts.aprompt_template_text(chatbot_pk=chatbot.pk, purpose=Purpose.ROUTER)
         return await route_llm(
