@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.db.models import Exists, OuterRef
 
-from chatplatform.errors import ApplicationError
 from chatplatform.shared_versions import publish_change, shared_version
 from conversations.models import ChatbotSettings, Flow
+from conversations.selectors import chatbot_not_found
 
 if TYPE_CHECKING:
     from conversations.flow_router import FlowProfiles
@@ -92,10 +92,6 @@ def chatbot_configs_clear() -> None:
         _known.configs = OrderedDict()
         _known.version = None
         _known.checked_at = float("-inf")
-
-
-def chatbot_not_found(chatbot_id: str) -> ApplicationError:
-    return ApplicationError("chatbot_not_found", f"There is no chatbot '{chatbot_id}'.", status_code=404)
 
 
 def _recheck() -> None:
