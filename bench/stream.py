@@ -43,7 +43,7 @@ from bench.stream_clients import (  # noqa: E402  (after the repository root is 
     ws_open,
 )
 from bench.stream_report import PATHS, SERVERS, machine, summarise, table, targets  # noqa: E402
-from bench.stream_stack import Stack, step  # noqa: E402
+from bench.stream_stack import Stack, cpu_split, step  # noqa: E402
 from tests.fakes.openai_server import benchmark_reply  # noqa: E402
 
 RESULTS_DIR = ROOT / "bench" / "results"
@@ -203,6 +203,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=MAX_OTHER_LOAD,
         help="repeat a round when other processes used more cores than this (default %(default)s)",
     )
+    parser.add_argument(
+        "--no-pin",
+        action="store_true",
+        help="leave every process to the kernel's scheduler instead of giving the servers a CPU of their own",
+    )
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--redis", default="127.0.0.1:6379", help="host:port of Redis")
     parser.add_argument("--redis-db", type=int, default=None, help="default: the highest empty one")
@@ -227,10 +232,14 @@ def main(argv: list[str] | None = None) -> int:
         redis_port=int(port or 6379),
         redis_db=args.redis_db,
         keep=args.keep,
+        cpus=cpu_split(not args.no_pin),
     )
     started = time.monotonic()
     try:
         step(f"database {stack.database}; starting the fake provider, the platform and the relay")
+        if stack.cpus:
+            servers, others = (sorted(cpus) for cpus in stack.cpus)
+            step(f"servers on CPU {servers}, clients and fake provider on CPU {others}")
         stack.start()
         bench = Bench(stack, max_other_load=args.max_other_load)
         outcome = asyncio.run(bench.run(levels, args.rounds, rounds_at_1))
@@ -266,6 +275,9 @@ def main(argv: list[str] | None = None) -> int:
                     "first_token_ms": FIRST_TOKEN_MS,
                     "interval_ms": INTERVAL_MS,
                     "tokens": TOKENS,
+                    "cpus": {"servers": sorted(stack.cpus[0]), "others": sorted(stack.cpus[1])}
+                    if stack.cpus
+                    else None,
                 },
                 "duration_s": round(time.monotonic() - started, 1),
                 "summary": {str(c): level for c, level in summary.items()},

@@ -31,6 +31,20 @@ DAPHNE = ROOT / ".venv" / "bin" / "daphne"
 SERVERS = ("relay", "platform")
 
 
+def cpu_split(pin: bool) -> tuple[set[int], set[int]] | None:
+    """(CPUs of the servers under test, CPUs of everything else), or None when not pinning.
+
+    The two daphne processes (which never serve a round at the same time) get the last CPU this
+    process may use, and the benchmark's clients and the fake provider the others, so that the
+    server being measured has a core to itself instead of sharing it with the load it measures.
+    PostgreSQL and Redis are the machine's services and stay where the scheduler puts them.
+    """
+    allowed = sorted(os.sched_getaffinity(0))
+    if not pin or len(allowed) < 2:
+        return None
+    return {allowed[-1]}, set(allowed[:-1])
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -57,6 +71,8 @@ class Stack:
     redis_port: int
     redis_db: int | None
     keep: bool
+    # (servers' CPUs, the others' CPUs) from `cpu_split`, or None to leave placement to the kernel.
+    cpus: tuple[set[int], set[int]] | None = None
     database: str = field(default_factory=lambda: f"bench_{secrets.token_hex(4)}")
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
@@ -101,6 +117,9 @@ class Stack:
     def start(self) -> None:
         from cryptography.fernet import Fernet
 
+        if self.cpus is not None:
+            # This process (the clients) and what it starts, unless told otherwise, on the others.
+            os.sched_setaffinity(0, self.cpus[1])
         self.tmp = Path(tempfile.mkdtemp(prefix="bench-stream-"))
         self.secret_key = secrets.token_urlsafe(40)
         self.encryption_key = Fernet.generate_key().decode()
@@ -134,7 +153,11 @@ class Stack:
             ("platform", "chatplatform.asgi:application"),
             ("relay", "bench.relay_asgi:application"),
         ):
-            self._spawn(name, [str(DAPHNE), "-v", "0", "-b", "127.0.0.1", "-p", str(self.ports[name]), app])
+            self._spawn(
+                name,
+                [str(DAPHNE), "-v", "0", "-b", "127.0.0.1", "-p", str(self.ports[name]), app],
+                cpus=self.cpus[0] if self.cpus else None,
+            )
         for name in SERVERS:
             wait_for_port(self.ports[name], self.processes[name], name)
 
@@ -163,9 +186,11 @@ class Stack:
         if result.returncode != 0:
             raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
 
-    def _spawn(self, name: str, command: list[str]) -> None:
+    def _spawn(self, name: str, command: list[str], cpus: set[int] | None = None) -> None:
         log = self.tmp / f"{name}.log"
         self.logs[name] = log
+        # Set in the child before it runs the command, so that every thread it starts inherits it.
+        pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
         with log.open("wb") as handle:
             # A session of its own: Ctrl-C reaches only this script, which then stops them in order.
             self.processes[name] = subprocess.Popen(  # noqa: S603  (our own commands)
@@ -175,6 +200,7 @@ class Stack:
                 stdout=handle,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=pin,  # safe: this process has started no threads yet
             )
 
     def pid(self, name: str) -> int:
