@@ -6,6 +6,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.db import connection
 
+from conversations import request_gate
 from conversations.chat_store import (
     AnswerOutcome,
     QuestionRecord,
@@ -13,8 +14,9 @@ from conversations.chat_store import (
     conversation_create,
     messages_begin,
 )
-from conversations.chat_writes import answer_save, question_save
+from conversations.chat_writes import QuestionSave, answer_save, question_save
 from conversations.models import ContextChunk, Conversation, Message, StreamingSession
+from conversations.request_gate import request_preparing, request_sent
 from tests.conversations.factories import ChatbotFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -74,6 +76,26 @@ async def test_questions_asked_together_are_all_saved_in_order_with_their_placeh
             ("assistant", "streaming", ""),
         ]
     assert await StreamingSession.objects.filter(status="streaming").acount() == 3
+
+
+async def test_a_question_waits_for_the_requests_being_prepared_then_is_saved_once(monkeypatch):
+    monkeypatch.setattr(request_gate, "MAX_WAIT", 5.0)  # a slow machine must not reach the cap
+    conversation = await new_conversation()
+    timings: dict[str, float] = {}
+    save = QuestionSave(question(conversation.id), timings)
+
+    request_preparing()  # another answer of the burst has not sent its provider request yet
+    try:
+        save.start()
+        await asyncio.sleep(0.03)
+        assert await stored(conversation) == []
+    finally:
+        request_sent()
+    await save
+    await save  # awaited again when the answer is saved: same outcome, no second write
+
+    assert [role for role, _, _ in await stored(conversation)] == ["user", "assistant"]
+    assert timings["question_save_ms"] >= 30
 
 
 async def test_a_write_that_cannot_be_saved_fails_alone():
