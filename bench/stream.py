@@ -234,12 +234,16 @@ def main(argv: list[str] | None = None) -> int:
         keep=args.keep,
         cpus=cpu_split(not args.no_pin),
     )
+    # Where the processes run, as printed and recorded with the results (None: the kernel decides).
+    placement = None
+    if stack.cpus:
+        servers, others = stack.cpus
+        placement = {"servers": sorted(servers), "others": sorted(others)}
     started = time.monotonic()
     try:
         step(f"database {stack.database}; starting the fake provider, the platform and the relay")
-        if stack.cpus:
-            servers, others = (sorted(cpus) for cpus in stack.cpus)
-            step(f"servers on CPU {servers}, clients and fake provider on CPU {others}")
+        if placement:
+            step("servers on CPU {servers}, clients and fake provider on CPU {others}".format_map(placement))
         stack.start()
         bench = Bench(stack, max_other_load=args.max_other_load)
         outcome = asyncio.run(bench.run(levels, args.rounds, rounds_at_1))
@@ -275,9 +279,7 @@ def main(argv: list[str] | None = None) -> int:
                     "first_token_ms": FIRST_TOKEN_MS,
                     "interval_ms": INTERVAL_MS,
                     "tokens": TOKENS,
-                    "cpus": {"servers": sorted(stack.cpus[0]), "others": sorted(stack.cpus[1])}
-                    if stack.cpus
-                    else None,
+                    "cpus": placement,
                 },
                 "duration_s": round(time.monotonic() - started, 1),
                 "summary": {str(c): level for c, level in summary.items()},
