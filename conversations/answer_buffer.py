@@ -169,7 +169,7 @@ class _RedisMirror:
         self._dirty: dict[AnswerBuffer, None] = {}  # an ordered set
         self._lock = asyncio.Lock()
         self._task: asyncio.Task | None = None
-        self._append = None  # the script, registered on this loop's client at the first write
+        self._append = None  # the script (its text and digest), made at the first write
 
     def mark(self, buffer: AnswerBuffer) -> None:
         self._dirty[buffer] = None
@@ -208,9 +208,11 @@ class _RedisMirror:
                 frames = "\n".join(frame for _, frame in batch)
                 args += (f"0-{batch[-1][0] + 1}", batch[0][0], frames, KEEP_SECONDS if expire else 0)
             try:
+                client = async_redis()
                 if self._append is None:
-                    self._append = async_redis().register_script(_APPEND_SCRIPT)
-                failed = await self._append(keys=keys, args=args)
+                    self._append = client.register_script(_APPEND_SCRIPT)
+                # On the client of the current REDIS_URL, not the one the script was made with.
+                failed = await self._append(keys=keys, args=args, client=client)
                 if failed:
                     logger.warning(
                         "Redis refused %d of %d answer entries, e.g. %s", failed, len(keys), keys[0]
