@@ -42,7 +42,7 @@ from bench.stream_clients import (  # noqa: E402  (after the repository root is 
     ws_ask,
     ws_open,
 )
-from bench.stream_report import PATHS, SERVERS, machine, summarise, table, targets  # noqa: E402
+from bench.stream_report import PATHS, SERVERS, machine, report, summarise, targets  # noqa: E402
 from bench.stream_stack import Stack, cpu_split, step  # noqa: E402
 from tests.fakes.openai_server import benchmark_reply  # noqa: E402
 
@@ -263,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         stack.close()
     rounds: list[Round] = outcome["rounds"]
     summary = summarise(rounds, outcome["memory"])
-    checks = targets(summary)
+    checks = targets(summary, rounds)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     result_file = RESULTS_DIR / f"stream-{stamp}.json"
@@ -291,11 +291,7 @@ def main(argv: list[str] | None = None) -> int:
             indent=1,
         ).encode()
     )
-    print(table(summary))
-    print()
-    for label, met, measured in checks:
-        verdict = "n/a" if met is None else ("met" if met else "NOT met")
-        print(f"- {label}: {measured} ({verdict})")
+    print(report(summary, checks))
     driver = max(summary[c][p]["driver_cpu_share"] or 0 for c in summary for p in PATHS)
     print(f"\nbenchmark client CPU: at most {driver:.0%} of one core; raw results: {result_file}")
     for concurrency, level in summary.items():
