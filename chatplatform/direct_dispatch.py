@@ -3,7 +3,7 @@
 Channels' own `dispatch` first closes stale database connections on Django's single sync thread,
 a hop for every frame of every socket through a thread they all share with sync views and
 connection set-up (at 100 clients frames reached their consumers over up to 280 ms;
-bench/README.md). A consumer that reaches the database only through `database_sync_to_async`,
+bench/HISTORY.md). A consumer that reaches the database only through `database_sync_to_async`,
 which closes stale connections around each call itself, does not need it.
 """
 

@@ -1,6 +1,6 @@
 """Plain INSERTs and UPDATEs of many rows, for the few writes on a latency path where the ORM
 costs too much (`bulk_create` builds a model instance per row and prepares every field of each;
-an `update()` per row is a statement and a round trip per row; measured in bench/README.md).
+an `update()` per row is a statement and a round trip per row; measured in bench/HISTORY.md).
 
 Statements are built first and run together: on PostgreSQL as one statement (each but the last
 a data-modifying `WITH` of it), so that any number of rows in several tables cost one round trip

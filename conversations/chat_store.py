@@ -196,7 +196,7 @@ def messages_begin(records: Sequence[QuestionRecord]) -> None:
     Plain INSERTs (`chatplatform.plain_writes`), because this runs before the first token of
     every answer, a hundred at a time under load: the columns that are the same in every row are
     literals of the statement, and only what differs per row is a parameter (about a third of
-    `bulk_create`'s CPU), and the one statement is one round trip (bench/README.md).
+    `bulk_create`'s CPU), and the one statement is one round trip (bench/HISTORY.md).
     """
     if not records:
         return

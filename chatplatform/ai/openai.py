@@ -312,7 +312,7 @@ def _embeddings_client() -> openai.AsyncOpenAI:
     whenever a request starts or ends. An answer's embedding request is short; in the pool of the
     chat streams it left an idle connection per recent question behind, which every chat request
     and every stream's end then probed: at 100 concurrent answers that was a third of the web
-    process's CPU (bench/README.md). In a pool of their own, embeddings keep few idle connections.
+    process's CPU (bench/HISTORY.md). In a pool of their own, embeddings keep few idle connections.
     """
     chat = clients.async_client()
     client = _embedding_clients.get(chat)
