@@ -6,21 +6,19 @@ away (so a reconnecting client can resume) and ends with exactly one final event
 `error` after a provider failure. Every phase is timed.
 
 The question is saved while the provider prepares the first token (the write starts once the
-request has been written, so that its database round trips do not compete with routing, retrieval
-and the requests of other answers for the interpreter) and always before the first token goes
-out; the answer is saved once, at the end, also when stopped or failed.
+request is on its way, so that its database round trips do not compete with routing and retrieval
+for the interpreter) and always before the first token goes out; the answer is saved once, at the
+end, also when stopped or failed.
 """
 
 import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from chatplatform.ai import get_chat_provider
 from chatplatform.ai.base import ChatStream, ProviderError
-from chatplatform.ai.request_written import notify_when_written
 from conversations import prompts
 from conversations.answer_buffer import AnswerBuffer, buffer_create, encode
 from conversations.answer_request import chat_request
@@ -30,7 +28,7 @@ from conversations.chat_writes import QuestionSave, answer_save
 from conversations.flow_router import Route, route_llm, route_local
 from conversations.models import ChatbotSettings, Flow, ImageUpload, Message
 from conversations.output_rules import OutputRules
-from conversations.request_gate import request_preparing
+from conversations.request_gate import request_preparing, request_sent
 from conversations.retrieval import Retrieval, retrieve, sources_of
 from tracking.tool import mentions_order_details
 
@@ -64,8 +62,6 @@ class AnswerRun:
     parts: list[str] = field(default_factory=list)
     stream: ChatStream | None = None
     image: ImageUpload | None = None
-    # Called once the provider request has left (`request_gate`); only the first call counts.
-    request_sent: Callable[[], None] = field(default=lambda: None)
 
     def mark(self, phase: str, since: float) -> float:
         now = time.perf_counter()
@@ -93,7 +89,7 @@ def answer_start(
         run.timings["image_description_ms"] = round(image.description_ms, 2)
     if client_id:
         state.answers_by_client_id[client_id] = str(answer_id)
-    run.request_sent = request_preparing()
+    request_preparing()
     task = asyncio.get_running_loop().create_task(_answer(run), name=f"answer-{answer_id}")
     _running.add(task)
     task.add_done_callback(_running.discard)
@@ -159,6 +155,7 @@ async def _answer(run: AnswerRun) -> None:
     route, retrieval, persist = Route("default", ""), Retrieval(), None
     first_token_at: float | None = None
     saved = False
+    preparing = True
     try:
         route, retrieval, persist = await _prepare(run)
         await buffer.publish_start(
@@ -191,12 +188,12 @@ async def _answer(run: AnswerRun) -> None:
         # Starts once the first read below has sent the request, and those of answers that
         # arrived with this one have left too (`request_gate`).
         persist.start()
-        notify_when_written(run.request_sent)
+        request_sent()
+        preparing = False
         if buffer.stop_requested:
             await stream.aclose()
         async for delta in stream:
             if not saved:
-                run.request_sent()  # if the transport did not say so (no HTTP request)
                 try:
                     await persist
                 except Exception as exc:
@@ -230,7 +227,8 @@ async def _answer(run: AnswerRun) -> None:
         error_message = "Something went wrong on our side; please try again."
         logger.exception("Answer %s failed", buffer.message_id)
     finally:
-        run.request_sent()
+        if preparing:
+            request_sent()
         await _finish(run, route, retrieval, persist, status, error_code, error_message, first_token_at)
 
 

@@ -1,7 +1,6 @@
 import pytest
 from cryptography.fernet import Fernet
 
-from chatplatform import gc_setup
 from tests import services
 from tests.fakes.openai_server import openai_server  # noqa: F401  (fixture)
 
@@ -119,13 +118,3 @@ def openai_chat(settings, openai_server):  # noqa: F811
 
     reset_providers()
     return openai_server
-
-
-@pytest.fixture
-def collector_set_up(monkeypatch):
-    """The garbage collector's pauses work as in a web process (`gc_set_up`'s flag only: no
-    freeze, no thread); afterwards no pause is left and the collector runs."""
-    monkeypatch.setattr(gc_setup, "_set_up", True)
-    yield
-    with gc_setup._pause_lock:
-        gc_setup._resume()

@@ -16,7 +16,7 @@ from conversations.chat_store import (
 )
 from conversations.chat_writes import QuestionSave, answer_save, question_save
 from conversations.models import ContextChunk, Conversation, Message, StreamingSession
-from conversations.request_gate import request_preparing
+from conversations.request_gate import request_preparing, request_sent
 from tests.conversations.factories import ChatbotFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -84,7 +84,7 @@ async def test_a_question_waits_for_the_requests_being_prepared_then_is_saved_on
     timings: dict[str, float] = {}
     save = QuestionSave(question(conversation.id), timings)
 
-    request_sent = request_preparing()  # another answer of the burst has not sent its request yet
+    request_preparing()  # another answer of the burst has not sent its provider request yet
     try:
         save.start()
         await asyncio.sleep(0.03)
