@@ -3,7 +3,7 @@
 CPython's cyclic collector walks every tracked object of the generation it collects, and a full
 collection walks everything that survived earlier ones. In a web process nearly all of those are
 modules, classes and functions that live as long as the process; collecting them stalled every
-stream for 60-85 ms at 100 concurrent answers (bench/README.md).
+stream for 60-85 ms at 100 concurrent answers (bench/HISTORY.md).
 
 `gc.freeze()` moves everything that exists at that moment into a permanent generation that is
 never walked. It covers only what exists when it runs, and answering the first question imports
