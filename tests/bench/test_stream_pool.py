@@ -4,7 +4,7 @@ import pytest
 
 from bench.stream_clients import Answer, Round
 from bench.stream_pool import rounds_of
-from bench.stream_report import PATHS, added_ttft_ratio_interval, summarise
+from bench.stream_report import PATHS, added_ttft_ratio_intervals, summarise
 
 
 def answer(ttft: float, gaps: list[float]) -> Answer:
@@ -47,7 +47,7 @@ def test_a_saved_run_reads_back_as_the_rounds_it_recorded():
 def test_the_ratio_interval_brackets_the_pooled_ratio():
     rounds = run({"direct": 0.0, "relay": 0.010, "platform": 0.013}, rounds=6)
 
-    low, high = added_ttft_ratio_interval(rounds, 10, 50)
+    low, high = added_ttft_ratio_intervals(rounds, 10, (50,))[50]
     summary = summarise(rounds, {})[10]
 
     ratio = summary["platform"]["added_ttft_p50_ms"] / summary["relay"]["added_ttft_p50_ms"]
