@@ -69,6 +69,9 @@ class AnswerBuffer:
     # -- publishing (the answer task) --------------------------------------------------------
 
     async def publish_start(self, frame: str) -> None:
+        """Publish the `start` frame; only the first call counts."""
+        if self.start_frame is not None:
+            return
         self.start_frame = frame
         self._to_redis(0, frame)
         await self._fan_out(frame)

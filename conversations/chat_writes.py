@@ -20,7 +20,7 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Generic, TypeVar
 
@@ -142,18 +142,22 @@ class QuestionSave:
         self._timings = timings
         self._future: asyncio.Future | None = None
 
-    def start(self) -> None:
+    def start(self, *, after_requests: Callable[[], Awaitable[None]] | None = None) -> None:
+        """Start the write; `after_requests`, other work that waits for the same moment (the
+        answer's `start` event), runs first. Awaiting this save awaits it too."""
         if self._future is None:
             started = time.perf_counter()
-            self._future = asyncio.ensure_future(self._write_after_requests())
+            self._future = asyncio.ensure_future(self._write_after_requests(after_requests))
             self._future.add_done_callback(
                 lambda _: self._timings.__setitem__(
                     "question_save_ms", round((time.perf_counter() - started) * 1000, 2)
                 )
             )
 
-    async def _write_after_requests(self) -> None:
+    async def _write_after_requests(self, first: Callable[[], Awaitable[None]] | None) -> None:
         await requests_sent()
+        if first is not None:
+            await first()
         await question_save(self._record)
 
     def __await__(self):

@@ -5,20 +5,23 @@ websocket and SSE connections subscribe to the buffer. The task keeps going when
 away (so a reconnecting client can resume) and ends with exactly one final event: `end`, or
 `error` after a provider failure. Every phase is timed.
 
-The question is saved while the provider prepares the first token (the write starts once the
-request is on its way, so that its database round trips do not compete with routing and retrieval
-for the interpreter) and always before the first token goes out; the answer is saved once, at the
-end, also when stopped or failed.
+The `start` event goes out and the question is saved while the provider prepares the first
+token: once the answer's request has been written, and those of the answers that arrived with it
+too (`request_gate`), so that neither competes with the preparation of those requests for the
+interpreter; both always before the first token goes out. The answer is saved once, at the end,
+also when stopped or failed.
 """
 
 import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from chatplatform.ai import get_chat_provider
 from chatplatform.ai.base import ChatStream, ProviderError
+from chatplatform.ai.request_written import notify_when_written
 from conversations import prompts
 from conversations.answer_buffer import AnswerBuffer, buffer_create, encode
 from conversations.answer_request import chat_request
@@ -28,7 +31,7 @@ from conversations.chat_writes import QuestionSave, answer_save
 from conversations.flow_router import Route, route_llm, route_local
 from conversations.models import ChatbotSettings, Flow, ImageUpload, Message
 from conversations.output_rules import OutputRules
-from conversations.request_gate import request_preparing, request_sent
+from conversations.request_gate import request_preparing
 from conversations.retrieval import Retrieval, retrieve, sources_of
 from tracking.tool import mentions_order_details
 
@@ -62,6 +65,10 @@ class AnswerRun:
     parts: list[str] = field(default_factory=list)
     stream: ChatStream | None = None
     image: ImageUpload | None = None
+    # Called once the provider request has left (`request_gate`); only the first call counts.
+    request_sent: Callable[[], None] = field(default=lambda: None)
+    # The `start` event, once the flow is known.
+    start_frame: str = ""
 
     def mark(self, phase: str, since: float) -> float:
         now = time.perf_counter()
@@ -89,7 +96,7 @@ def answer_start(
         run.timings["image_description_ms"] = round(image.description_ms, 2)
     if client_id:
         state.answers_by_client_id[client_id] = str(answer_id)
-    request_preparing()
+    run.request_sent = request_preparing()
     task = asyncio.get_running_loop().create_task(_answer(run), name=f"answer-{answer_id}")
     _running.add(task)
     task.add_done_callback(_running.discard)
@@ -155,12 +162,9 @@ async def _answer(run: AnswerRun) -> None:
     route, retrieval, persist = Route("default", ""), Retrieval(), None
     first_token_at: float | None = None
     saved = False
-    preparing = True
     try:
         route, retrieval, persist = await _prepare(run)
-        await buffer.publish_start(
-            encode({"type": "start", "message_id": buffer.message_id, "flow": route.flow})
-        )
+        run.start_frame = encode({"type": "start", "message_id": buffer.message_id, "flow": route.flow})
         prompt_started = time.perf_counter()
         if retrieval.error_code:
             error_code = retrieval.error_code
@@ -185,15 +189,15 @@ async def _answer(run: AnswerRun) -> None:
             )
         buffer.stream = stream
         run.mark("prompt_ms", prompt_started)
-        # Starts once the first read below has sent the request, and those of answers that
-        # arrived with this one have left too (`request_gate`).
-        persist.start()
-        request_sent()
-        preparing = False
+        # Both start once the first read below has written the request, and those of the answers
+        # that arrived with this one have been written too (`request_gate`).
+        persist.start(after_requests=lambda: buffer.publish_start(run.start_frame))
+        notify_when_written(run.request_sent)
         if buffer.stop_requested:
             await stream.aclose()
         async for delta in stream:
             if not saved:
+                run.request_sent()  # if the transport did not say so (no HTTP request)
                 try:
                     await persist
                 except Exception as exc:
@@ -227,8 +231,7 @@ async def _answer(run: AnswerRun) -> None:
         error_message = "Something went wrong on our side; please try again."
         logger.exception("Answer %s failed", buffer.message_id)
     finally:
-        if preparing:
-            request_sent()
+        run.request_sent()
         await _finish(run, route, retrieval, persist, status, error_code, error_message, first_token_at)
 
 
@@ -283,6 +286,8 @@ async def _finish(
         ]
     # Saved before the final event goes out, so a client that has seen `end` reads the answer.
     await _save(run, retrieval, persist, status, error_code, tokens, ttft_ms, metrics, sources)
+    if run.start_frame:
+        await buffer.publish_start(run.start_frame)  # if nothing has sent it yet
     await buffer.publish_final(encode(final))
 
 

@@ -1,14 +1,17 @@
 """Answers whose provider request has not left yet, per event loop, and a wait for them.
 
 When many questions arrive together, the last one's first token is late by everything the
-process does before that question's request leaves. Work that can wait, the questions' database
-writes (a first token needs its question saved only after the provider's first-token latency),
-waits until every answer of the burst has sent its request, or at most `MAX_WAIT` seconds, so
-that it does not hold the interpreter while requests are still being prepared.
+process does before that question's request leaves. Work that can wait until the provider is
+preparing its first tokens waits until every answer of the burst has written its request (as the
+HTTP transport reports it, chatplatform/ai/request_written.py), or at most `MAX_WAIT` seconds, so
+that it does not hold the interpreter while requests are still being prepared: the answers'
+`start` events and the questions' database writes (a first token needs its question saved only
+after the provider's first-token latency).
 """
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 
 from chatplatform.loops import PerLoop
 
@@ -25,20 +28,24 @@ class _Gate:
 _gate = PerLoop(_Gate).get
 
 
-def request_preparing() -> None:
-    """An answer started; its provider request has not left yet."""
+def request_preparing() -> Callable[[], None]:
+    """An answer started; its provider request has not left yet. Returns the function to call
+    once it has (or once it is known to make none); only its first call counts."""
     gate = _gate()
     gate.preparing += 1
     gate.open.clear()
+    left = False
 
+    def request_sent() -> None:
+        nonlocal left
+        if left:
+            return
+        left = True
+        gate.preparing -= 1
+        if gate.preparing == 0:
+            gate.open.set()
 
-def request_sent() -> None:
-    """That answer's request left (or it will make none): call exactly once per
-    `request_preparing`."""
-    gate = _gate()
-    gate.preparing = max(gate.preparing - 1, 0)
-    if gate.preparing == 0:
-        gate.open.set()
+    return request_sent
 
 
 async def requests_sent() -> None:

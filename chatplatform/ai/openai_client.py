@@ -26,6 +26,7 @@ from chatplatform.ai.base import (
     PROVIDER_UNAVAILABLE,
     ProviderError,
 )
+from chatplatform.ai.request_written import attach_trace
 
 _SAFE_ERROR_WORD = re.compile(r"^[a-z0-9_]{1,64}$")
 
@@ -99,7 +100,9 @@ class _Clients:
                     timeout=_timeout(timeout),
                     max_retries=max_retries,
                     http_client=openai.DefaultAsyncHttpxClient(
-                        limits=pool_limits(max_connections), timeout=_timeout(timeout)
+                        limits=pool_limits(max_connections),
+                        timeout=_timeout(timeout),
+                        event_hooks={"request": [attach_trace]},
                     ),
                 )
                 per_loop[config] = client

@@ -16,7 +16,7 @@ from conversations.chat_store import (
 )
 from conversations.chat_writes import QuestionSave, answer_save, question_save
 from conversations.models import ContextChunk, Conversation, Message, StreamingSession
-from conversations.request_gate import request_preparing, request_sent
+from conversations.request_gate import request_preparing
 from tests.conversations.factories import ChatbotFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -83,19 +83,28 @@ async def test_a_question_waits_for_the_requests_being_prepared_then_is_saved_on
     conversation = await new_conversation()
     timings: dict[str, float] = {}
     save = QuestionSave(question(conversation.id), timings)
+    released = False
+    announced: list[tuple[bool, list]] = []
 
-    request_preparing()  # another answer of the burst has not sent its provider request yet
+    async def announce() -> None:
+        announced.append((released, await stored(conversation)))
+
+    request_sent = request_preparing()  # another answer of the burst has not sent its request yet
     try:
-        save.start()
+        save.start(after_requests=announce)
         await asyncio.sleep(0.03)
         assert await stored(conversation) == []
+        assert announced == []
     finally:
+        released = True
         request_sent()
     await save
     await save  # awaited again when the answer is saved: same outcome, no second write
 
     assert [role for role, _, _ in await stored(conversation)] == ["user", "assistant"]
     assert timings["question_save_ms"] >= 30
+    # What waits for the same moment runs once, after the requests and before the write.
+    assert announced == [(True, [])]
 
 
 async def test_a_write_that_cannot_be_saved_fails_alone():

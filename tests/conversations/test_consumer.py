@@ -7,7 +7,9 @@ import threading
 import pytest
 from asgiref.sync import sync_to_async
 
+from conversations import request_gate
 from conversations.models import ContextChunk, Conversation, Message, StreamingSession
+from conversations.request_gate import request_preparing
 from tests.conversations.chat_helpers import (
     ask,
     communicator,
@@ -19,6 +21,7 @@ from tests.conversations.chat_helpers import (
 )
 from tests.conversations.factories import ChatbotFactory
 from tests.fakes.openai_server import Reply
+from tests.waiting import until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -206,6 +209,41 @@ async def test_stop_keeps_what_was_streamed(openai_chat, chatbot):
     answer = await sync_to_async(Message.objects.get)(id=end["message_id"])
     assert answer.status == "stopped"
     assert answer.text == end["text"]
+    await comm.disconnect()
+
+
+async def test_the_start_event_waits_until_the_requests_of_the_burst_have_been_written(
+    openai_chat, chatbot, monkeypatch
+):
+    monkeypatch.setattr(request_gate, "MAX_WAIT", 5.0)  # a slow machine must not reach the cap
+    openai_chat.script("On its way.", first_token_delay=0.2)
+    comm, _ = await connect("shop")
+    other_answer_sent = request_preparing()  # an answer of the same burst, still preparing
+    try:
+        await comm.send_to(text_data=json.dumps({"type": "message", "text": "How much is shipping?"}))
+        await until(lambda: any(r.path.endswith("/chat/completions") for r in openai_chat.requests))
+        # This answer's request has reached the provider; its start event still waits.
+        assert await comm.receive_nothing(timeout=0.1)
+    finally:
+        other_answer_sent()
+
+    events = await events_until_final(comm)
+
+    assert [event["type"] for event in events[:2]] == ["start", "token"]
+    assert events[-1]["text"] == "On its way."
+    await comm.disconnect()
+
+
+async def test_an_answer_stopped_before_its_request_still_starts_and_ends(openai_chat, chatbot):
+    openai_chat.script("Never read.", first_token_delay=0.5)
+    comm, _ = await connect("shop")
+    await comm.send_to(text_data=json.dumps({"type": "message", "text": "Hello?"}))
+    await comm.send_to(text_data=json.dumps({"type": "stop"}))
+
+    events = await events_until_final(comm)
+
+    assert [event["type"] for event in events] == ["start", "end"]
+    assert events[-1]["status"] == "stopped"
     await comm.disconnect()
 
 

@@ -7,8 +7,10 @@ import pytest
 from chatplatform.ai import get_chat_provider
 from chatplatform.ai.base import ProviderError, Usage
 from chatplatform.ai.openai import OpenAIChatProvider
+from chatplatform.ai.request_written import notify_when_written
 from tests.chatplatform.ai.conftest import chat_request
 from tests.fakes.openai_server import FakeOpenAIServer, Reply
+from tests.waiting import until
 
 pytestmark = pytest.mark.usefixtures("openai_settings")
 
@@ -262,3 +264,49 @@ async def test_json_mode_errors_are_provider_errors(openai_server: FakeOpenAISer
         await OpenAIChatProvider().complete_json(system="Reply in JSON.", user="Hi")
 
     assert caught.value.code == "provider_unavailable"
+
+
+async def test_an_answer_is_told_once_its_request_has_been_written_before_the_first_token(
+    openai_server: FakeOpenAIServer,
+):
+    openai_server.script("Vi sender.", first_token_delay=0.5)
+    written: list[float] = []
+
+    async def answer() -> str:
+        notify_when_written(lambda: written.append(time.monotonic()))
+        return await OpenAIChatProvider().stream_chat(chat_request("Hi")).collect()
+
+    task = asyncio.create_task(answer())
+    await until(lambda: written)
+    assert not task.done()  # the first token is still half a second away
+
+    assert await task == "Vi sender."
+    assert len(written) == 1
+
+
+async def test_each_attempt_of_a_retried_request_says_it_was_written(
+    openai_server: FakeOpenAIServer, settings
+):
+    settings.OPENAI_MAX_RETRIES = 1
+    openai_server.script(Reply(status=500, headers={"retry-after-ms": "10"}), "Recovered.")
+    written: list[str] = []
+
+    async def answer() -> str:
+        notify_when_written(lambda: written.append("written"))
+        return await OpenAIChatProvider().stream_chat(chat_request("Hi")).collect()
+
+    assert await asyncio.create_task(answer()) == "Recovered."
+    assert written == ["written", "written"]
+
+
+async def test_a_request_that_is_never_written_never_says_so(settings):
+    settings.OPENAI_BASE_URL = "http://127.0.0.1:9/v1"  # nothing listens there
+    written: list[str] = []
+
+    async def answer() -> None:
+        notify_when_written(lambda: written.append("written"))
+        await OpenAIChatProvider().stream_chat(chat_request("Hi")).collect()
+
+    with pytest.raises(ProviderError):
+        await asyncio.create_task(answer())
+    assert written == []
