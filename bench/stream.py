@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if __package__ in (None, ""):
     sys.path.insert(0, str(ROOT))
 
+from bench.burst_probe import probe_report  # noqa: E402
 from bench.stream_clients import (  # noqa: E402  (after the repository root is importable)
     FIRST_TOKEN_MS,
     INTERVAL_MS,
@@ -208,6 +209,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="leave every process to the kernel's scheduler instead of giving the servers a CPU of their own",
     )
+    parser.add_argument(
+        "--burst-probe",
+        action="store_true",
+        help="serve through bench/burst_probe.py and report each burst's CPU up to its last request",
+    )
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--redis", default="127.0.0.1:6379", help="host:port of Redis")
     parser.add_argument("--redis-db", type=int, default=None, help="default: the highest empty one")
@@ -233,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         redis_db=args.redis_db,
         keep=args.keep,
         cpus=cpu_split(not args.no_pin),
+        burst_probe=args.burst_probe,
     )
     # Where the processes run, as printed and recorded with the results (None: the kernel decides).
     placement = None
@@ -250,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, process in stack.processes.items():
             if process.poll() is not None:
                 raise RuntimeError(f"{name} died during the run:\n{stack.log_tail(name)}")
+        windows = {name: stack.probe_windows(name) for name in SERVERS} if args.burst_probe else {}
     except KeyboardInterrupt:
         step("interrupted; stopping processes and dropping the database")
         return 130
@@ -287,11 +295,14 @@ def main(argv: list[str] | None = None) -> int:
                 "memory_kib_per_connection": outcome["memory"],
                 "rounds": [r.as_json() for r in rounds],
                 "disturbed_rounds": [r.as_json() for r in outcome["disturbed"]],
+                "burst_windows": windows,
             },
             indent=1,
         ).encode()
     )
     print(report(summary, checks))
+    if windows:
+        print("\n" + probe_report(windows, levels))
     driver = max(summary[c][p]["driver_cpu_share"] or 0 for c in summary for p in PATHS)
     print(f"\nbenchmark client CPU: at most {driver:.0%} of one core; raw results: {result_file}")
     for concurrency, level in summary.items():

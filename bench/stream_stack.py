@@ -23,6 +23,7 @@ from pathlib import Path
 import psycopg
 import redis
 
+from bench.burst_probe import read_windows
 from bench.stream_clients import FIRST_TOKEN_MS, INTERVAL_MS, TOKENS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,6 +74,8 @@ class Stack:
     keep: bool
     # (servers' CPUs, the others' CPUs) from `cpu_split`, or None to leave placement to the kernel.
     cpus: tuple[set[int], set[int]] | None = None
+    # Serve through bench/burst_probe.py, which records each burst's CPU (`probe_windows`).
+    burst_probe: bool = False
     database: str = field(default_factory=lambda: f"bench_{secrets.token_hex(4)}")
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
@@ -153,10 +156,12 @@ class Stack:
             ("platform", "chatplatform.asgi:application"),
             ("relay", "bench.relay_asgi:application"),
         ):
+            daphne = [str(PYTHON), "-m", "bench.burst_probe"] if self.burst_probe else [str(DAPHNE)]
             self._spawn(
                 name,
-                [str(DAPHNE), "-v", "0", "-b", "127.0.0.1", "-p", str(self.ports[name]), app],
+                [*daphne, "-v", "0", "-b", "127.0.0.1", "-p", str(self.ports[name]), app],
                 cpus=self.cpus[0] if self.cpus else None,
+                env={"BURST_PROBE_OUT": str(self._windows_file(name))},
             )
         for name in SERVERS:
             wait_for_port(self.ports[name], self.processes[name], name)
@@ -186,7 +191,16 @@ class Stack:
         if result.returncode != 0:
             raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
 
-    def _spawn(self, name: str, command: list[str], cpus: set[int] | None = None) -> None:
+    def _windows_file(self, name: str) -> Path:
+        return self.tmp / f"{name}-windows.jsonl"
+
+    def probe_windows(self, name: str) -> list[dict]:
+        """The bursts `bench/burst_probe.py` recorded in server `name` (read before `close`)."""
+        return read_windows(self._windows_file(name))
+
+    def _spawn(
+        self, name: str, command: list[str], cpus: set[int] | None = None, env: dict[str, str] | None = None
+    ) -> None:
         log = self.tmp / f"{name}.log"
         self.logs[name] = log
         # Set in the child before it runs the command, so that every thread it starts inherits it.
@@ -196,7 +210,7 @@ class Stack:
             self.processes[name] = subprocess.Popen(  # noqa: S603  (our own commands)
                 command,
                 cwd=ROOT,
-                env=self.env(),
+                env={**self.env(), **(env or {})},
                 stdout=handle,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
