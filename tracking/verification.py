@@ -2,7 +2,7 @@
 
 An order's details are used only when its number matched and the shopper's email or postcode
 matches the order's. Every failure, whatever its reason, counts against the conversation and the
-client's IP: at most `ORDER_LOOKUP_MAX_FAILURES` per hour each.
+client's IP: at most `ORDER_LOOKUP_MAX_FAILURES` in any hour (a sliding window) each.
 """
 
 import hashlib
@@ -29,25 +29,43 @@ def shopper_matches(order: Order, variables: OrderVariables) -> str:
     return ""
 
 
-def _keys(conversation_id: str, ip: str) -> list[str]:
-    hour = int(time.time() // 3600)
+# Failures are counted per minute, and the last hour's minutes are summed: a sliding window, so
+# that no clock-hour boundary lets twice the limit through. A failure counts for 60 to 61 minutes.
+WINDOW_MINUTES = 60
+_BUCKET_TIMEOUT = (WINDOW_MINUTES + 2) * 60
+
+
+def _subjects(conversation_id: str, ip: str) -> list[str]:
     # The IP is hashed with the secret key: the counter needs no readable address.
     ip_hash = hashlib.sha256(f"{settings.SECRET_KEY}:{ip}".encode()).hexdigest()[:24]
-    keys = [f"order-fail:ip:{ip_hash}:{hour}"]
+    subjects = [f"order-fail:ip:{ip_hash}"]
     if conversation_id:
-        keys.append(f"order-fail:conv:{conversation_id}:{hour}")
-    return keys
+        subjects.append(f"order-fail:conv:{conversation_id}")
+    return subjects
+
+
+def _minute() -> int:
+    return int(time.time() // 60)
 
 
 def failures_exhausted(*, conversation_id: str, ip: str) -> bool:
+    """Whether the conversation or the IP has `ORDER_LOOKUP_MAX_FAILURES` failures in the last hour."""
     limit = settings.ORDER_LOOKUP_MAX_FAILURES
-    return any((cache.get(key) or 0) >= limit for key in _keys(conversation_id, ip))
+    now = _minute()
+    minutes = range(now - WINDOW_MINUTES, now + 1)
+    for subject in _subjects(conversation_id, ip):
+        counts = cache.get_many([f"{subject}:{minute}" for minute in minutes])
+        if sum(int(count) for count in counts.values()) >= limit:
+            return True
+    return False
 
 
 def failure_record(*, conversation_id: str, ip: str) -> None:
-    for key in _keys(conversation_id, ip):
-        if not cache.add(key, 1, timeout=3600):
+    minute = _minute()
+    for subject in _subjects(conversation_id, ip):
+        key = f"{subject}:{minute}"
+        if not cache.add(key, 1, timeout=_BUCKET_TIMEOUT):
             try:
                 cache.incr(key)
             except ValueError:
-                cache.set(key, 1, timeout=3600)
+                cache.set(key, 1, timeout=_BUCKET_TIMEOUT)
