@@ -4,11 +4,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from conversations.auth import INTEGRATION_AUTHENTICATION, INTEGRATION_PERMISSIONS
-from conversations.selectors import chatbot_get
+from conversations.selectors import chatbot_active_get
 
 
 class ChatbotDetailApi(APIView):
-    """The chatbot's public configuration, for the integration that owns it. Never its secrets."""
+    """The active chatbot's public configuration, for the integration that owns it. Never its
+    secrets. An inactive chatbot is `chatbot_not_found`, as the chat endpoints answer it."""
 
     authentication_classes = INTEGRATION_AUTHENTICATION
     permission_classes = INTEGRATION_PERMISSIONS
@@ -32,5 +33,5 @@ class ChatbotDetailApi(APIView):
 
     @extend_schema(responses=OutputSerializer)
     def get(self, request, chatbot_id: str) -> Response:
-        chatbot = chatbot_get(chatbot_id=chatbot_id)
+        chatbot = chatbot_active_get(chatbot_id=chatbot_id)
         return Response(self.OutputSerializer(chatbot).data)

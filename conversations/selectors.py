@@ -12,3 +12,11 @@ def chatbot_get(*, chatbot_id: str) -> ChatbotSettings:
         return ChatbotSettings.objects.get(chatbot_id=chatbot_id)
     except ChatbotSettings.DoesNotExist:
         raise chatbot_not_found(chatbot_id) from None
+
+
+def chatbot_active_get(*, chatbot_id: str) -> ChatbotSettings:
+    """The active chatbot with this id; an inactive one is `chatbot_not_found` like a missing one."""
+    try:
+        return ChatbotSettings.objects.get(chatbot_id=chatbot_id, is_active=True)
+    except ChatbotSettings.DoesNotExist:
+        raise chatbot_not_found(chatbot_id) from None

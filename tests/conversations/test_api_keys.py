@@ -97,6 +97,17 @@ def test_an_unknown_chatbot_is_a_clear_404_for_staff(staff_client):
     assert response.json()["error"]["code"] == "chatbot_not_found"
 
 
+def test_an_inactive_chatbot_answers_as_not_found(client, staff_client):
+    ChatbotFactory(chatbot_id="closed-shop", is_active=False)
+    _, key = chatbot_api_key_create(chatbot_id="closed-shop", name="ERP")
+
+    response = api_get(client, "closed-shop", key)
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "chatbot_not_found"
+    assert staff_client.get("/api/v1/chatbots/closed-shop/").status_code == 404
+
+
 def test_create_api_key_prints_a_working_key_once(client, two_chatbots):
     out, err = io.StringIO(), io.StringIO()
 
