@@ -10,7 +10,7 @@ from django.forms.models import construct_instance
 from chatplatform.admin_forms import SecretReplaceField, secret_hint
 from tracking.clients.config import integration_credentials
 from tracking.clients.registry import credential_keys, integration_check, integration_validate, option_keys
-from tracking.models import CommerceIntegration
+from tracking.models import CommerceIntegration, OrderLookup
 
 MODEL_FIELDS = [
     "base_url",
@@ -193,3 +193,33 @@ class CommerceIntegrationAdmin(admin.ModelAdmin):
             ok, reason = integration_check(integration)
             label = f"{integration.chatbot.chatbot_id} ({integration.get_kind_display()})"
             self.message_user(request, f"{label}: {reason}", messages.SUCCESS if ok else messages.ERROR)
+
+
+@admin.register(OrderLookup)
+class OrderLookupAdmin(admin.ModelAdmin):
+    """The order lookup log, read-only: rows are written by the lookup service alone."""
+
+    list_display = ["created_at", "chatbot", "channel", "order_hint", "outcome", "verified_by", "duration_ms"]
+    list_filter = ["chatbot", "outcome", "channel"]
+    list_select_related = ["chatbot"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "chatbot",
+        "conversation",
+        "channel",
+        "order_hint",
+        "verified_by",
+        "outcome",
+        "error_code",
+        "duration_ms",
+        "created_at",
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

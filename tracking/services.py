@@ -17,6 +17,8 @@ from tracking.verification import failure_record, failures_exhausted, shopper_ma
 
 logger = logging.getLogger(__name__)
 
+HIDDEN_ORDER_NUMBER = "•••"
+
 
 class LookupOutcome(StrEnum):
     VERIFIED = OrderLookup.Outcome.VERIFIED
@@ -34,10 +36,12 @@ class LookupResult:
 
 
 def order_hint(number: str) -> str:
-    """The order number masked for logs: enough for staff to recognise, not to look it up."""
+    """The order number masked for logs: its last 2 characters at most (`•••45`), so staff can
+    match a shopper's complaint to a row but nobody can look the order up from the log. The
+    mask has one length, so it does not tell the number's length either."""
     if len(number) <= 4:
-        return "•" * len(number)
-    return f"{number[:3]}{'•' * (len(number) - 5)}{number[-2:]}"
+        return HIDDEN_ORDER_NUMBER
+    return f"{HIDDEN_ORDER_NUMBER}{number[-2:]}"
 
 
 def integration_for(chatbot: ChatbotSettings) -> CommerceIntegration | None:
