@@ -11,6 +11,7 @@ from conversations.knowledge import admin as knowledge_admin  # noqa: F401
 from conversations.models import (
     ChatbotAPIKey,
     ChatbotSettings,
+    ContextChunk,
     Conversation,
     Flow,
     Message,
@@ -233,6 +234,27 @@ class StreamingSessionAdmin(admin.ModelAdmin):
     list_display = ["message_id", "status", "token_count", "event_count", "ttft_ms", "started_at", "ended_at"]
     list_filter = ["status"]
     readonly_fields = [f.name for f in StreamingSession._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ContextChunk)
+class ContextChunkAdmin(admin.ModelAdmin):
+    """The knowledge-base chunks answers were grounded in, read-only: written after each answer."""
+
+    list_display = ["message_id", "rank", "chatbot", "index_name", "source", "score"]
+    list_filter = ["message__conversation__chatbot", "index_name"]
+    list_select_related = ["message__conversation__chatbot"]
+    search_fields = ["source", "vector_id"]
+    readonly_fields = [f.name for f in ContextChunk._meta.fields]
+
+    @admin.display(description="Chatbot", ordering="message__conversation__chatbot")
+    def chatbot(self, obj: ContextChunk):
+        return obj.message.conversation.chatbot
 
     def has_add_permission(self, request):
         return False

@@ -2,8 +2,9 @@ import re
 
 import pytest
 
+from conversations.chat_store import conversation_create
 from conversations.flows import chatbot_flows_ensure
-from conversations.models import ChatbotAPIKey, ChatbotSettings
+from conversations.models import ChatbotAPIKey, ChatbotSettings, ContextChunk, Message
 from tests.conversations.factories import ChatbotFactory
 
 pytestmark = pytest.mark.django_db
@@ -241,3 +242,40 @@ def test_staff_edit_a_flows_description_and_examples_inline(staff_client):
     flow2 = chatbot.flows.get(name="flow2")
     assert flow2.description == "Red and white wines."
     assert flow2.example_questions == ["Which red wine?", "Which white wine?"]
+
+
+def context_chunk(chatbot: ChatbotSettings, source: str) -> ContextChunk:
+    conversation, _ = conversation_create(chatbot=chatbot)
+    answer = Message.objects.create(conversation=conversation, role=Message.Role.ASSISTANT, text="Yes.")
+    return ContextChunk.objects.create(
+        message=answer, rank=1, vector_id="v1", index_name="kb", source=source, score=0.8, text="..."
+    )
+
+
+def test_staff_read_the_context_chunks_filtered_by_chatbot(staff_client):
+    wine, beer = ChatbotFactory(chatbot_id="wine"), ChatbotFactory(chatbot_id="beer")
+    context_chunk(wine, "Shipping policy")
+    context_chunk(beer, "Brewery tours")
+
+    everything = staff_client.get("/admin/conversations/contextchunk/")
+    wine_only = staff_client.get(
+        f"/admin/conversations/contextchunk/?message__conversation__chatbot__id__exact={wine.pk}"
+    )
+
+    assert everything.status_code == 200
+    assert "Shipping policy" in everything.content.decode()
+    assert "Brewery tours" in everything.content.decode()
+    assert "Shipping policy" in wine_only.content.decode()
+    assert "Brewery tours" not in wine_only.content.decode()
+
+
+def test_context_chunks_are_read_only_in_admin(staff_client):
+    chunk = context_chunk(ChatbotFactory(chatbot_id="wine"), "Shipping policy")
+
+    add = staff_client.get("/admin/conversations/contextchunk/add/")
+    change = staff_client.post(f"/admin/conversations/contextchunk/{chunk.pk}/change/", {"source": "x"})
+
+    assert add.status_code == 403
+    assert change.status_code == 403
+    chunk.refresh_from_db()
+    assert chunk.source == "Shipping policy"
