@@ -48,9 +48,15 @@ class ConversationTokenAuthentication(authentication.BaseAuthentication):
         if token is None:
             return None
         context = request.parser_context or {}
-        chatbot = getattr(context.get("view"), "chatbot", None) or chatbot_for_chat(
-            chatbot_id=context.get("kwargs", {}).get("chatbot_id", "")
-        )
+        view = context.get("view")
+        if hasattr(view, "chatbot"):
+            chatbot = view.chatbot  # None for an unknown chatbot: refused as any wrong token
+        else:
+            chatbot = chatbot_for_chat(chatbot_id=context.get("kwargs", {}).get("chatbot_id", ""))
+        if chatbot is None:
+            if not origin_allowed(request.headers.get("Origin"), request.get_host(), []):
+                raise image_error("origin_not_allowed", language="en")
+            raise image_error("invalid_conversation_token", language="en")
         if not origin_allowed(request.headers.get("Origin"), request.get_host(), chatbot.allowed_origins):
             raise image_error("origin_not_allowed", language=chatbot.language)
         try:
@@ -71,11 +77,12 @@ class IsChatbotIntegrationStaffOrVisitor(permissions.BasePermission):
         return IsChatbotIntegrationOrStaff().has_permission(request, view)
 
 
-def cors_preflight(request: HttpRequest, *, chatbot: ChatbotSettings) -> HttpResponse:
-    """The answer to a browser's preflight: the allowed method and headers for a listed origin."""
+def cors_preflight(request: HttpRequest, *, chatbot: ChatbotSettings | None) -> HttpResponse:
+    """The answer to a browser's preflight: the allowed method and headers for a listed origin
+    (an unknown chatbot lists none)."""
     response = HttpResponse(status=204)
     origin = request.headers.get("Origin")
-    if origin_listed(origin, chatbot.allowed_origins):
+    if chatbot is not None and origin_listed(origin, chatbot.allowed_origins):
         response["Access-Control-Allow-Origin"] = origin
         response["Access-Control-Allow-Methods"] = ALLOWED_METHODS
         response["Access-Control-Allow-Headers"] = ALLOWED_HEADERS

@@ -34,9 +34,19 @@ from conversations.images.access import (
 )
 from conversations.images.messages import image_error
 from conversations.images.services import image_upload_create
-from conversations.images.throttles import UploadsPerAddress, UploadsPerConversation
+from conversations.images.throttles import UploadsPerAddress, UploadsPerConversation, uploads_throttled
 from conversations.images.validation import ImageRefused, file_too_large, upload_declared_size_check
 from conversations.models import ChatbotSettings, ImageUpload
+from conversations.selectors import chatbot_not_found
+
+DEFAULT_LANGUAGE = "en"  # of the refusals for a chatbot that does not exist
+
+
+def _chatbot_or_none(chatbot_id: str) -> ChatbotSettings | None:
+    try:
+        return chatbot_for_chat(chatbot_id=chatbot_id)
+    except ApplicationError:
+        return None
 
 
 class ImageUploadLimitHandler(FileUploadHandler):
@@ -114,24 +124,31 @@ class ImageUploadCreateApi(APIView):
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.method == "OPTIONS":
-            try:
-                chatbot = chatbot_for_chat(chatbot_id=kwargs["chatbot_id"])
-            except ApplicationError:
-                return super().dispatch(request, *args, **kwargs)  # the API's 404, from `initial`
-            return cors_preflight(request, chatbot=chatbot)
+            # An unknown chatbot's preflight is that of a chatbot that lists no origin.
+            return cors_preflight(request, chatbot=_chatbot_or_none(kwargs["chatbot_id"]))
         response = super().dispatch(request, *args, **kwargs)
         cors_headers_add(response, request=request, chatbot=self.chatbot)
         return response
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         # Before authentication: a session's CSRF check may read the form, that is the body.
-        self.chatbot = chatbot_for_chat(chatbot_id=kwargs["chatbot_id"])
+        # An unknown chatbot goes on to authentication: the caller gets the 401 or 403 of any
+        # chatbot it has no access to, so the endpoint does not tell which ids exist (staff,
+        # who may see every chatbot, get its 404 below).
+        self.chatbot = _chatbot_or_none(kwargs["chatbot_id"])
+        language = self.chatbot.language if self.chatbot is not None else DEFAULT_LANGUAGE
         try:
             upload_declared_size_check(request.META.get("CONTENT_LENGTH"))
         except ImageRefused as refused:
-            raise image_error(refused.reason, language=self.chatbot.language, **refused.params) from None
-        request._request.upload_handlers.insert(0, ImageUploadLimitHandler(language=self.chatbot.language))
+            raise image_error(refused.reason, language=language, **refused.params) from None
+        request._request.upload_handlers.insert(0, ImageUploadLimitHandler(language=language))
         super().initial(request, *args, **kwargs)
+        if self.chatbot is None:
+            raise chatbot_not_found(kwargs["chatbot_id"])
+
+    def throttled(self, request: Request, wait: float | None) -> None:
+        language = self.chatbot.language if self.chatbot is not None else DEFAULT_LANGUAGE
+        raise uploads_throttled(wait, language=language)
 
     @extend_schema(
         operation_id="chatbot_images_create",

@@ -43,6 +43,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "image_not_found": "That image does not exist or has expired. Please send it again.",
         "invalid_conversation_token": "This conversation is not valid any more. Please reload the chat.",
         "origin_not_allowed": "Images cannot be sent to this chat from this website.",
+        "rate_limited": "You have sent too many images. Please try again later.",
     },
     "da": {
         "file_too_large": "Billedet er for stort. Billeder må højst fylde {limit}.",
@@ -61,6 +62,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "image_not_found": "Billedet findes ikke eller er udløbet. Send det venligst igen.",
         "invalid_conversation_token": "Samtalen er ikke længere gyldig. Genindlæs venligst chatten.",
         "origin_not_allowed": "Der kan ikke sendes billeder til denne chat fra dette websted.",
+        "rate_limited": "Du har sendt for mange billeder. Prøv venligst igen senere.",
     },
     "sv": {
         "file_too_large": "Bilden är för stor. Bilder får vara högst {limit}.",
@@ -71,6 +73,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "image_not_found": "Bilden finns inte eller har gått ut. Skicka den igen.",
         "invalid_conversation_token": "Konversationen är inte längre giltig. Ladda om chatten.",
         "origin_not_allowed": "Bilder kan inte skickas till den här chatten från den här webbplatsen.",
+        "rate_limited": "Du har skickat för många bilder. Försök igen senare.",
     },
     "de": {
         "file_too_large": "Das Bild ist zu groß. Bilder dürfen höchstens {limit} groß sein.",
@@ -92,6 +95,7 @@ MESSAGES: dict[str, dict[str, str]] = {
             "Diese Unterhaltung ist nicht mehr gültig. Bitte laden Sie den Chat neu."
         ),
         "origin_not_allowed": "Von dieser Website können keine Bilder an diesen Chat gesendet werden.",
+        "rate_limited": "Sie haben zu viele Bilder gesendet. Bitte versuchen Sie es später erneut.",
     },
 }
 

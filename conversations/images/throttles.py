@@ -4,13 +4,26 @@ The upload endpoint is public to visitors (a conversation token is all it takes,
 open a conversation), and every upload is stored and described by the vision model, which the
 shop pays for. Visitors are limited per conversation and, because new conversations cost
 nothing, per address; integrations (API key) and staff are not limited here. A refused upload
-is answered `429 rate_limited` with `Retry-After`, before its body is read.
+is answered `429 rate_limited` with `Retry-After`, before its body is read, its message in the
+chatbot's language.
 """
 
+import math
+
 from django.conf import settings
+from rest_framework.exceptions import Throttled
 from rest_framework.throttling import SimpleRateThrottle
 
 from conversations.images.access import ConversationAccess
+from conversations.images.messages import image_message
+
+
+def uploads_throttled(wait: float | None, *, language: str) -> Throttled:
+    """The 429 of a visitor past an upload rate: `Retry-After` from `wait`, the shopper's language."""
+    # Built without `wait`: DRF would append an English sentence to the message.
+    refused = Throttled(detail=image_message("rate_limited", language=language))
+    refused.wait = math.ceil(wait) if wait is not None else None
+    return refused
 
 
 class _VisitorUploads(SimpleRateThrottle):

@@ -141,9 +141,27 @@ def test_staff_may_upload_with_their_session(staff_client, chatbot):
     assert response.status_code == 201
 
 
-def test_an_unknown_chatbot_is_not_found(client, auth):
-    response = client.post(
-        "/api/v1/chatbots/nobody/images/", {"file": upload("a.gif", sample("label.gif"))}, **auth
+def test_an_unknown_chatbot_answers_as_any_chatbot_the_caller_may_not_use(
+    client, auth, conversation_and_token
+):
+    # An existing chatbot and a missing one must look the same, so that ids cannot be probed.
+    _, token = conversation_and_token
+    url = "/api/v1/chatbots/nobody/images/"
+
+    def send(**headers):
+        return client.post(url, {"file": upload("a.gif", sample("label.gif"))}, **headers)
+
+    assert error_of(send(**auth)) == (403, "permission_denied")
+    assert error_of(send()) == (401, "not_authenticated")
+    assert error_of(send(HTTP_X_CONVERSATION_TOKEN=token)) == (403, "invalid_conversation_token")
+    preflight = client.options(url, HTTP_ORIGIN=SHOP, HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST")
+    assert preflight.status_code == 204
+    assert "Access-Control-Allow-Origin" not in preflight
+
+
+def test_an_unknown_chatbot_is_not_found_for_staff(staff_client):
+    response = staff_client.post(
+        "/api/v1/chatbots/nobody/images/", {"file": upload("a.gif", sample("label.gif"))}
     )
 
     assert error_of(response) == (404, "chatbot_not_found")
@@ -356,6 +374,7 @@ def test_a_visitor_past_the_conversations_upload_rate_is_refused_before_anything
 
     assert error_of(refused) == (429, "rate_limited")
     assert int(refused["Retry-After"]) > 0
+    assert refused.json()["error"]["message"].startswith("Du har sendt for mange billeder.")
     assert refused["Access-Control-Allow-Origin"] == SHOP
     assert ImageUpload.objects.count() == 2
     assert send(other_token).status_code == 201
