@@ -166,10 +166,26 @@ CELERY_TIMEZONE = "UTC"
 FIELD_ENCRYPTION_KEY_FILE = VAR_DIR / "field_encryption.key"
 
 
+def _fernet_keys_checked(keys: list[str], source: str) -> list[str]:
+    """The keys, if each is a Fernet key: a wrong one must stop start-up, not the first request
+    that reads a secret. The message names the key's position, never the key."""
+    from cryptography.fernet import Fernet
+
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key.encode())
+        except (ValueError, TypeError):
+            raise ImproperlyConfigured(
+                f"{source}: key {position} of {len(keys)} is not a valid Fernet key (32 url-safe "
+                "base64-encoded bytes, as cryptography's Fernet.generate_key() makes)."
+            ) from None
+    return keys
+
+
 def _field_encryption_keys() -> list[str]:
-    keys = [key for key in env.list("FIELD_ENCRYPTION_KEY", default=[]) if key]
+    keys = [key.strip() for key in env.list("FIELD_ENCRYPTION_KEY", default=[]) if key.strip()]
     if keys:
-        return keys
+        return _fernet_keys_checked(keys, "FIELD_ENCRYPTION_KEY")
     if not DEBUG:
         raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY must be set when DJANGO_DEBUG is off.")
     if not FIELD_ENCRYPTION_KEY_FILE.exists():
@@ -182,7 +198,8 @@ def _field_encryption_keys() -> list[str]:
             "production and keep it safe; secrets stored with this key cannot be read without it.",
             FIELD_ENCRYPTION_KEY_FILE,
         )
-    return [FIELD_ENCRYPTION_KEY_FILE.read_text().strip()]
+    stored = FIELD_ENCRYPTION_KEY_FILE.read_text().strip()
+    return _fernet_keys_checked([stored], str(FIELD_ENCRYPTION_KEY_FILE))
 
 
 FIELD_ENCRYPTION_KEYS = _field_encryption_keys()

@@ -137,3 +137,30 @@ def test_production_refuses_to_start_without_its_secrets(tmp_path, missing):
 
     assert result.returncode != 0
     assert f"{missing} must be set" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        "not-a-fernet-key-but-secret-text-4711",
+        Fernet.generate_key().decode() + ",not-a-fernet-key-but-secret-text-4711",
+    ],
+    ids=["one_invalid_key", "a_valid_key_then_an_invalid_one"],
+)
+def test_check_deploy_refuses_an_invalid_encryption_key_without_echoing_it(tmp_path, keys):
+    env = production_env(tmp_path)
+    env["FIELD_ENCRYPTION_KEY"] = keys
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEY" in result.stderr
+    assert "is not a valid Fernet key" in result.stderr
+    for key in keys.split(","):
+        assert key not in result.stderr + result.stdout
