@@ -8,9 +8,10 @@ from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.pagination import CursorPagination
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -72,22 +73,51 @@ class MessageOutputSerializer(serializers.Serializer):
         ref_name = "ConversationMessage"
 
 
+class MessagePagination(CursorPagination):
+    """A conversation's messages, oldest first (newest last), `page_size` at a time."""
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+    ordering = ("created_at", "id")
+
+
 class ConversationDetailApi(ChatbotScopedApi):
+    """The conversation and one page of its messages, oldest first; `next` reads the following
+    page (a cursor link, stable while new messages arrive), null on the last."""
+
     class OutputSerializer(serializers.Serializer):
         id = serializers.UUIDField()
         created_at = serializers.DateTimeField()
         messages = MessageOutputSerializer(many=True)
+        next = serializers.URLField(allow_null=True, help_text="The next page of messages, or null.")
+        previous = serializers.URLField(allow_null=True, help_text="The previous page, or null.")
 
         class Meta:
             ref_name = "ConversationDetail"
 
-    @extend_schema(responses=OutputSerializer)
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("cursor", str, description="From a `next` or `previous` link."),
+            OpenApiParameter(
+                "page_size",
+                int,
+                description=f"Messages per page: {MessagePagination.page_size} by default, at most "
+                f"{MessagePagination.max_page_size}.",
+            ),
+        ],
+        responses=OutputSerializer,
+    )
     def get(self, request, chatbot_id: str, conversation_id: str) -> Response:
         conversation = chat_store.conversation_get(chatbot=self.chatbot(), conversation_id=conversation_id)
+        pages = MessagePagination()
+        messages = pages.paginate_queryset(conversation.messages.all(), request, view=self)
         data = {
             "id": conversation.id,
             "created_at": conversation.created_at,
-            "messages": conversation.messages.order_by("created_at"),
+            "messages": messages,
+            "next": pages.get_next_link(),
+            "previous": pages.get_previous_link(),
         }
         return Response(self.OutputSerializer(data).data)
 

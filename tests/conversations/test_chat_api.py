@@ -1,11 +1,13 @@
 """REST chat: conversations and messages, answered as JSON or as server-sent events."""
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.test import AsyncClient
+from django.utils import timezone
 
-from conversations.models import Message
+from conversations.models import Conversation, Message
 from conversations.services import chatbot_api_key_create
 from tests.conversations.chat_helpers import kb_add
 from tests.conversations.factories import ChatbotFactory
@@ -182,3 +184,26 @@ def test_a_chatbot_deactivated_in_admin_takes_no_more_rest_questions(client, sho
 
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "chatbot_not_found"
+
+
+def test_a_conversations_messages_come_in_pages_newest_last(client, shop):
+    _, auth = shop
+    conversation_id = new_conversation(client, auth)
+    conversation = Conversation.objects.get(pk=conversation_id)
+    start = timezone.now() - timedelta(hours=1)
+    for n in range(60):
+        message = Message.objects.create(conversation=conversation, role="user", text=f"question {n}")
+        # Stored out of order on purpose: pages follow the time of each message.
+        Message.objects.filter(pk=message.pk).update(created_at=start + timedelta(seconds=(n * 7) % 60))
+    url = f"/api/v1/chatbots/shop/conversations/{conversation_id}/"
+
+    first = client.get(url, **auth).json()
+    second = client.get(first["next"], **auth).json()
+
+    texts = [m["text"] for m in first["messages"] + second["messages"]]
+    assert len(first["messages"]) == 50
+    assert texts == [f"question {n}" for n in sorted(range(60), key=lambda n: (n * 7) % 60)]
+    assert second["next"] is None
+    assert second["id"] == conversation_id
+    small = client.get(url, {"page_size": 7}, **auth).json()
+    assert len(small["messages"]) == 7
