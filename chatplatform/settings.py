@@ -6,6 +6,7 @@ layer, the local-memory cache and a file-system Celery broker, so a fresh checko
 services at all. `DATABASE_URL` and `REDIS_URL` switch it to PostgreSQL and Redis.
 """
 
+import ipaddress
 import logging
 import re
 from pathlib import Path
@@ -88,6 +89,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # connections leak; psycopg's pool (with CONN_MAX_AGE=0, which the pool requires) keeps
     # connection reuse without that.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # With the pool, Django passes psycopg_pool's `check=ConnectionPool.check_connection`: a
+    # connection is tested before it is handed out, so one the server dropped while it sat in the
+    # pool (a restart, pg_terminate_backend) is replaced, not used.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     if env.bool("DATABASE_POOL", default=True):
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
@@ -271,8 +276,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": None,
-    # Throttles key visitors by REMOTE_ADDR, as the chat's per-address limits do: a proxy in front
-    # must set it (daphne --proxy-headers), X-Forwarded-For from clients is not trusted.
+    # Throttles key visitors by REMOTE_ADDR, as the chat's per-address limits do: behind a proxy it
+    # comes from X-Forwarded-For only when the proxy is in TRUSTED_PROXIES (chatplatform/proxies.py).
     "NUM_PROXIES": 0,
 }
 SPECTACULAR_SETTINGS = {
@@ -322,6 +327,9 @@ CHAT_MAX_FRAME_BYTES = env.int("CHAT_MAX_FRAME_BYTES", default=16384)
 CHAT_MAX_MESSAGE_CHARS = env.int("CHAT_MAX_MESSAGE_CHARS", default=2000)
 CHAT_MESSAGES_PER_MINUTE_PER_CONNECTION = env.int("CHAT_MESSAGES_PER_MINUTE_PER_CONNECTION", default=20)
 CHAT_MESSAGES_PER_MINUTE_PER_IP = env.int("CHAT_MESSAGES_PER_MINUTE_PER_IP", default=60)
+# On SIGTERM a web process gives the answers in flight this long to finish; it saves the rest as
+# `interrupted` with what they have (conversations/web_process.py).
+CHAT_SHUTDOWN_GRACE_SECONDS = env.float("CHAT_SHUTDOWN_GRACE_SECONDS", default=5.0)
 
 # --- Order tracking --------------------------------------------------------------------------
 ORDER_LOOKUP_MAX_FAILURES = env.int("ORDER_LOOKUP_MAX_FAILURES", default=5)
@@ -331,7 +339,9 @@ ORDER_LOOKUP_MAX_FAILURES = env.int("ORDER_LOOKUP_MAX_FAILURES", default=5)
 # refused before it is read.
 IMAGE_MAX_UPLOAD_BYTES = env.int("IMAGE_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
 # Decoded pixels (all frames of an animation together), checked from the header before decoding.
-IMAGE_MAX_PIXELS = env.int("IMAGE_MAX_PIXELS", default=40_000_000)
+# Decoding holds about 4 bytes per pixel in the web process (100 MB at 25 MP), twice that while
+# a JPEG's EXIF rotation or a mode conversion runs; a small file can declare the maximum.
+IMAGE_MAX_PIXELS = env.int("IMAGE_MAX_PIXELS", default=25_000_000)
 IMAGE_MAX_FRAMES = env.int("IMAGE_MAX_FRAMES", default=50)
 # Uploaded images and their descriptions are deleted this many days after upload.
 IMAGE_RETENTION_DAYS = env.int("IMAGE_RETENTION_DAYS", default=30)
@@ -344,6 +354,21 @@ for _rate_name in ("IMAGE_UPLOAD_RATE_PER_CONVERSATION", "IMAGE_UPLOAD_RATE_PER_
         raise ImproperlyConfigured(
             f"{_rate_name} must be a number of uploads per second, minute, hour or day, such as 10/hour."
         )
+
+# --- The web process -------------------------------------------------------------------------
+# Largest request body the web process takes (chatplatform/server.py): a larger one is refused
+# with 413 before it is read. By default the largest upload plus room for the multipart framing.
+HTTP_MAX_BODY_BYTES = env.int(
+    "HTTP_MAX_BODY_BYTES", default=max(KB_MAX_UPLOAD_BYTES, IMAGE_MAX_UPLOAD_BYTES) + 1024 * 1024
+)
+# Addresses or networks (CIDR) of the reverse proxies in front of the web process: only from these
+# are X-Forwarded-For and X-Forwarded-Proto believed (chatplatform/proxies.py). Empty: from none.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_proxy!r} is not an address or network.") from error
 
 # --- Order tracking: commerce APIs ------------------------------------------------------------
 # Per request attempt, the whole call with its retries, and the first backoff step (it doubles,

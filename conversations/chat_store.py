@@ -25,6 +25,7 @@ from chatplatform.errors import ApplicationError
 from conversations.chatbot_configs import ChatbotConfig, chatbot_config
 from conversations.models import ChatbotSettings, Conversation, Flow, Message, StreamingSession
 from conversations.origins import origin_allowed
+from conversations.web_process import process_id
 
 if TYPE_CHECKING:
     from conversations.flow_router import FlowProfiles
@@ -243,6 +244,8 @@ def messages_begin(records: Sequence[QuestionRecord]) -> None:
         [(as_uuid(r.answer_id), stamps[n + i]) for i, r in enumerate(records)],
         constants={
             "status": StreamingSession.Status.STREAMING,
+            # Which process streams it, for the sweeper (`web_process`).
+            "owner": process_id(),
             "token_count": 0,
             "event_count": 0,
             "error_code": "",

@@ -5,7 +5,9 @@ the first token, and the answer once after the last. When many answers run at on
 are gathered: whatever waits when the writer is free goes in one transaction (three INSERTs for
 any number of questions), and each caller resumes once its own write is committed. A lone write
 leaves at once; nothing waits for a batch to fill. If a batch fails, its writes are retried one
-by one, so that one bad write (its conversation deleted meanwhile, say) fails alone.
+by one, so that one bad write (its conversation deleted meanwhile, say) fails alone; a write that
+lost its connection (the server restarted, the connection was terminated) is tried again, on
+another connection, up to `ATTEMPTS` times in all.
 
 On PostgreSQL the writes run on threads of their own rather than the one thread that Channels and
 Django share for sync calls, where a burst of writes would queue ahead of the short reads that
@@ -25,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Generic, TypeVar
 
 from channels.db import database_sync_to_async
-from django.db import close_old_connections, connection
+from django.db import InterfaceError, OperationalError, close_old_connections, connection
 
 from chatplatform.loops import PerLoop
 from conversations import chat_store
@@ -37,6 +39,9 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MAX_BATCH = 200
+# Tries of one write whose connection was lost, and the pause before the second (it doubles).
+ATTEMPTS = 3
+RETRY_PAUSE = 0.1
 _executor: ThreadPoolExecutor | None = None
 
 
@@ -58,7 +63,8 @@ def _returning_connection(func):
             return func(*args, **kwargs)
         finally:
             # `database_sync_to_async` closes the connection only when this thread runs its next
-            # call; a write thread may sit idle long before that.
+            # call; a write thread may sit idle long before that. A broken connection goes back
+            # to the pool, which drops it; the next call gets a checked one (`pool.check`).
             close_old_connections()
 
     return call
@@ -90,23 +96,42 @@ class _Batches(Generic[T]):
                     await write([item for item, _ in batch])
                 except Exception as exc:
                     if len(batch) == 1:
-                        _settle(batch[0][1], exc)
+                        _settle(batch[0][1], await _write_again(write, batch[0][0], exc))
                         continue
                     logger.warning(
                         "A batch of %d chat writes failed (%s); writing them one by one", len(batch), exc
                     )
                     for item, future in batch:
-                        try:
-                            await write([item])
-                        except Exception as single:
-                            _settle(future, single)
-                        else:
-                            _settle(future, None)
+                        _settle(future, await _write_again(write, item, None))
                 else:
                     for _, future in batch:
                         _settle(future, None)
         finally:
             self._drainer = None
+
+
+async def _write_again(write, item, failed: Exception | None) -> Exception | None:
+    """Write `item` alone (after its first try failed with `failed`, if given), again while its
+    connection is what failed; the last error, or None once written."""
+    tries = 1 if failed is not None else 0
+    while failed is None or (_connection_lost(failed) and tries < ATTEMPTS):
+        if tries > 1:
+            await asyncio.sleep(RETRY_PAUSE * 2 ** (tries - 2))
+        tries += 1
+        try:
+            await write([item])
+        except Exception as exc:
+            failed = exc
+            if _connection_lost(exc):
+                logger.warning("A chat write lost its connection (try %d of %d): %s", tries, ATTEMPTS, exc)
+        else:
+            return None
+    return failed
+
+
+def _connection_lost(exc: Exception) -> bool:
+    # Not IntegrityError and the like: the same write would fail the same way again.
+    return isinstance(exc, OperationalError | InterfaceError)
 
 
 def _settle(future: asyncio.Future, exc: Exception | None) -> None:

@@ -278,6 +278,8 @@ class Message(models.Model):
         STREAMING = "streaming"
         STOPPED = "stopped"
         FAILED = "failed"
+        # Its web process went away mid-answer; what was streamed is kept (answer_sweeper).
+        INTERRUPTED = "interrupted"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
@@ -320,9 +322,13 @@ class StreamingSession(models.Model):
         COMPLETED = "completed"
         STOPPED = "stopped"
         FAILED = "failed"
+        INTERRUPTED = "interrupted"
 
     message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="streaming_session")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.STREAMING)
+    # The web process generating it (`web_process.PROCESS_ID`): while the answer streams, the
+    # sweeper tells a live owner from a dead one by its heartbeat.
+    owner = models.CharField(max_length=100, blank=True)
     token_count = models.PositiveIntegerField(default=0)
     event_count = models.PositiveIntegerField(default=0)
     ttft_ms = models.FloatField(null=True, blank=True)
@@ -332,6 +338,16 @@ class StreamingSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.message_id} {self.status}"
+
+
+class WebProcessHeartbeat(models.Model):
+    """A web process that is generating answers, and when it last said it was alive."""
+
+    process_id = models.CharField(max_length=100, primary_key=True)
+    beat_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.process_id} {self.beat_at:%H:%M:%S}"
 
 
 class ContextChunk(models.Model):

@@ -5,6 +5,11 @@ websocket and SSE connections subscribe to the buffer. The task keeps going when
 away (so a reconnecting client can resume) and ends with exactly one final event: `end`, or
 `error` after a provider failure. Every phase is timed.
 
+`end` goes out only once the answer is stored. A final write that fails, also on fresh
+connections (`chat_writes`), ends the answer with `error` `answer_not_saved`, and its outcome is
+left in Redis for the sweeper to store (`answer_sweeper`). When the server stops, the answers in
+flight get a few seconds to finish; the rest are saved as `interrupted` with what they have.
+
 The `start` event goes out and the question is saved while the provider prepares the first
 token: once the answer's request has been written, and those of the answers that arrived with it
 too (`request_gate`), so that neither competes with the preparation of those requests for the
@@ -19,6 +24,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.conf import settings
+
 from chatplatform.ai import get_chat_provider
 from chatplatform.ai.base import ChatStream, ProviderError
 from chatplatform.ai.request_written import notify_when_written
@@ -26,6 +33,7 @@ from conversations import prompts
 from conversations.answer_buffer import AnswerBuffer, buffer_create, encode
 from conversations.answer_request import chat_request
 from conversations.answer_streams import kb_unavailable_stream, order_stream, uses_order_tool
+from conversations.answer_sweeper import outcome_park
 from conversations.chat_store import AnswerOutcome, ChatState, QuestionRecord
 from conversations.chat_writes import QuestionSave, answer_save
 from conversations.flow_router import Route, route_llm, route_local
@@ -33,6 +41,7 @@ from conversations.models import ChatbotSettings, Flow, ImageUpload, Message
 from conversations.output_rules import OutputRules
 from conversations.request_gate import request_preparing
 from conversations.retrieval import Retrieval, retrieve, sources_of
+from conversations.web_process import heartbeat_keep, on_server_shutdown
 from tracking.tool import mentions_order_details
 
 logger = logging.getLogger(__name__)
@@ -40,14 +49,20 @@ logger = logging.getLogger(__name__)
 Purpose = prompts.Purpose
 
 PROVIDER_FAILED_MESSAGE = "The answer could not be completed; please ask again."
+QUESTION_NOT_SAVED = ("storage_unavailable", "Your message could not be saved; please send it again.")
+ANSWER_NOT_SAVED = ("answer_not_saved", "Your answer could not be saved; please ask again.")
+ANSWER_INTERRUPTED = (
+    "answer_interrupted",
+    "The server restarted before the answer was complete; please ask again.",
+)
 
 
 class _QuestionNotSaved(Exception):
     """The question could not be stored, so no answer may be streamed for it."""
 
 
-# Answers still running in this process; holding them keeps their tasks alive.
-_running: set[asyncio.Task] = set()
+# Answers still running in this process, with their runs; holding them keeps their tasks alive.
+_running: dict[asyncio.Task, "AnswerRun"] = {}
 
 
 @dataclass
@@ -69,6 +84,8 @@ class AnswerRun:
     request_sent: Callable[[], None] = field(default=lambda: None)
     # The `start` event, once the flow is known.
     start_frame: str = ""
+    # The server is stopping and this answer ran out of time (`answers_drain`).
+    interrupted: bool = False
 
     def mark(self, phase: str, since: float) -> float:
         now = time.perf_counter()
@@ -98,9 +115,27 @@ def answer_start(
         state.answers_by_client_id[client_id] = str(answer_id)
     run.request_sent = request_preparing()
     task = asyncio.get_running_loop().create_task(_answer(run), name=f"answer-{answer_id}")
-    _running.add(task)
-    task.add_done_callback(_running.discard)
+    _running[task] = run
+    task.add_done_callback(lambda done: _running.pop(done, None))
+    heartbeat_keep(lambda: bool(_running))
+    on_server_shutdown(lambda: answers_drain(settings.CHAT_SHUTDOWN_GRACE_SECONDS))
     return run.buffer
+
+
+async def answers_drain(grace: float) -> None:
+    """Let the answers in flight finish within `grace` seconds; the others stop there and are
+    saved as `interrupted` with what they have (their clients get `answer_interrupted`)."""
+    if not _running:
+        return
+    logger.info("Waiting up to %.1f s for %d answer(s) in flight", grace, len(_running))
+    _, late = await asyncio.wait(list(_running), timeout=grace)
+    for task in late:
+        _running[task].interrupted = True
+        task.cancel()
+    if late:
+        logger.warning("Interrupted %d answer(s) still running at shutdown", len(late))
+        # Their final writes, retries included, are short; a hung database must not hold the stop.
+        await asyncio.wait(late, timeout=grace + 10)
 
 
 async def answer_stop(buffer: AnswerBuffer) -> None:
@@ -159,6 +194,8 @@ async def _answer(run: AnswerRun) -> None:
     buffer = run.buffer
     rules = OutputRules(replace_exclamation_marks=chatbot.replace_exclamation_marks)
     status, error_code, error_message = Message.Status.COMPLETED, "", ""
+    # The answer had to do without its knowledge base: not an error, a notice for the client.
+    notice = ""
     route, retrieval, persist = Route("default", ""), Retrieval(), None
     first_token_at: float | None = None
     saved = False
@@ -167,7 +204,7 @@ async def _answer(run: AnswerRun) -> None:
         run.start_frame = encode({"type": "start", "message_id": buffer.message_id, "flow": route.flow})
         prompt_started = time.perf_counter()
         if retrieval.error_code:
-            error_code = retrieval.error_code
+            notice = retrieval.error_code
             stream = kb_unavailable_stream(chatbot.language)
         elif uses_order_tool(run.state, route):
             stream = await order_stream(state=run.state, question=run.question, timings=run.timings)
@@ -221,15 +258,22 @@ async def _answer(run: AnswerRun) -> None:
         if buffer.stop_requested:
             status = Message.Status.STOPPED
     except ProviderError as exc:
-        status, error_code, error_message = Message.Status.FAILED, exc.code, exc.message
-        logger.warning("Answer %s failed: %s", buffer.message_id, exc.code)
+        if buffer.stop_requested:  # closing the stream broke it: the client's stop stands
+            status = Message.Status.STOPPED
+        else:
+            status, error_code, error_message = Message.Status.FAILED, exc.code, exc.message
+            logger.warning("Answer %s failed: %s", buffer.message_id, exc.code)
     except _QuestionNotSaved:
-        status, error_code = Message.Status.FAILED, "storage_unavailable"
-        error_message = "Your message could not be saved; please send it again."
+        status = Message.Status.FAILED
+        error_code, error_message = QUESTION_NOT_SAVED
         logger.exception("Question of answer %s could not be saved", buffer.message_id)
         await stream.aclose()
     except asyncio.CancelledError:
-        status, error_code = Message.Status.FAILED, "answer_cancelled"
+        if run.interrupted:
+            status = Message.Status.INTERRUPTED
+            error_code, error_message = ANSWER_INTERRUPTED
+        else:
+            status, error_code = Message.Status.FAILED, "answer_cancelled"
         raise
     except Exception:
         status, error_code = Message.Status.FAILED, "server_error"
@@ -237,7 +281,9 @@ async def _answer(run: AnswerRun) -> None:
         logger.exception("Answer %s failed", buffer.message_id)
     finally:
         run.request_sent()
-        await _finish(run, route, retrieval, persist, status, error_code, error_message, first_token_at)
+        await _finish(
+            run, route, retrieval, persist, status, error_code, error_message, notice, first_token_at
+        )
 
 
 async def _finish(
@@ -248,12 +294,15 @@ async def _finish(
     status: str,
     error_code: str,
     error_message: str,
+    notice: str,
     first_token_at: float | None,
 ) -> None:
     buffer = run.buffer
     ended = time.perf_counter()
     text = "".join(run.parts)
     usage = buffer.stream.usage if buffer.stream is not None else None
+    # The provider's count when it reported one; else the token events, which may each carry
+    # several provider tokens.
     tokens = usage.completion_tokens if usage else len(buffer.tokens)
     ttft_ms = round((first_token_at - run.received_at) * 1000, 2) if first_token_at else None
     streaming_s = (ended - first_token_at) if first_token_at else 0.0
@@ -264,8 +313,14 @@ async def _finish(
         "total_ms": round((ended - run.received_at) * 1000, 2),
         **run.timings,
     }
+    if usage is None:
+        metrics["tokens_estimated"] = True
     sources = sources_of(retrieval.chunks)
-    if status == Message.Status.FAILED and error_message:
+    # Stored before the final event goes out, so a client that has seen `end` reads the answer.
+    saved = await _save(run, retrieval, persist, status, error_code, tokens, ttft_ms, metrics, sources)
+    if saved is not True and not error_message:
+        error_code, error_message = saved or ANSWER_NOT_SAVED
+    if error_message:
         final = {
             "type": "error",
             "code": error_code,
@@ -273,38 +328,42 @@ async def _finish(
             "message_id": buffer.message_id,
         }
     else:
+        end_metrics = {k: metrics[k] for k in ("ttft_ms", "tokens", "tokens_per_s")}
+        if usage is None:
+            end_metrics["tokens_estimated"] = True
         final = {
             "type": "end",
             "message_id": buffer.message_id,
             "text": text,
             "sources": sources,
-            "metrics": {k: metrics[k] for k in ("ttft_ms", "tokens", "tokens_per_s")},
+            "metrics": end_metrics,
             "status": status,
         }
-        if error_code:
+        if notice and status == Message.Status.COMPLETED:
             final["notice"] = "knowledge_base_unavailable"
     run.state.last_flow = route.flow
-    if status != Message.Status.FAILED and text:
+    if final["type"] == "end" and text:
         run.state.history += [
             {"role": "user", "content": run.question},
             {"role": "assistant", "content": text},
         ]
-    # Saved before the final event goes out, so a client that has seen `end` reads the answer.
-    await _save(run, retrieval, persist, status, error_code, tokens, ttft_ms, metrics, sources)
     if run.start_frame:
         await buffer.publish_start(run.start_frame)  # if nothing has sent it yet
     await buffer.publish_final(encode(final))
 
 
-async def _save(run, retrieval, persist, status, error_code, tokens, ttft_ms, metrics, sources) -> None:
+async def _save(
+    run, retrieval, persist, status, error_code, tokens, ttft_ms, metrics, sources
+) -> bool | tuple[str, str] | None:
+    """True once stored; else the error the client gets instead of `end` (None: `answer_not_saved`)."""
     if persist is None:
-        return
+        return True
     try:
         await persist
     except Exception:
-        if error_code != "storage_unavailable":
+        if error_code != QUESTION_NOT_SAVED[0]:
             logger.exception("Question of answer %s could not be saved", run.buffer.message_id)
-        return
+        return QUESTION_NOT_SAVED
     context = [
         {
             "id": chunk.metadata.get("id", ""),
@@ -331,4 +390,11 @@ async def _save(run, retrieval, persist, status, error_code, tokens, ttft_ms, me
     try:
         await answer_save(outcome)
     except Exception:
-        logger.exception("Answer %s could not be saved", run.buffer.message_id)
+        parked = await outcome_park(outcome)
+        logger.exception(
+            "Answer %s could not be saved%s",
+            run.buffer.message_id,
+            "; kept in Redis for the sweeper" if parked else "",
+        )
+        return None
+    return True

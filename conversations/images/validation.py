@@ -137,7 +137,9 @@ def _reencode(picture: Image.Image, image_format: str) -> CleanImage:
     if animated:
         return _reencode_animation(picture, image_format)
     picture.load()
-    still = _without_metadata(ImageOps.exif_transpose(picture))
+    # In place: without an orientation to apply, `exif_transpose` would otherwise copy the pixels.
+    ImageOps.exif_transpose(picture, in_place=True)
+    still = _without_metadata(picture)
     buffer = io.BytesIO()
     options = _picture_options(still)
     if image_format == "JPEG":
@@ -149,7 +151,9 @@ def _reencode(picture: Image.Image, image_format: str) -> CleanImage:
             still, options = still.convert("RGBA"), {}
         still.save(buffer, "PNG", **options)
     elif image_format == "WEBP":
-        still = still.convert("RGBA" if still.has_transparency_data else "RGB")
+        mode = "RGBA" if still.has_transparency_data else "RGB"
+        if still.mode != mode:  # `convert` to the same mode copies the pixels
+            still = still.convert(mode)
         still.save(buffer, "WEBP", quality=WEBP_QUALITY)
     else:
         still.save(buffer, "GIF", **options)

@@ -17,6 +17,7 @@ from conversations.chat_store import (
 from conversations.chat_writes import QuestionSave, answer_save, question_save
 from conversations.models import ContextChunk, Conversation, Message, StreamingSession
 from conversations.request_gate import request_preparing
+from conversations.web_process import process_id
 from tests.conversations.factories import ChatbotFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -174,9 +175,10 @@ def test_questions_and_placeholders_are_stored_with_every_field_as_the_orm_would
     session = StreamingSession.objects.get(message_id=record.answer_id)
     session_defaults = StreamingSession(message=placeholder)
     for field in StreamingSession._meta.concrete_fields:
-        if field.name not in {"id", "message", "started_at"}:
+        if field.name not in {"id", "message", "started_at", "owner"}:
             assert getattr(session, field.attname) == getattr(session_defaults, field.attname), field.name
     assert session.started_at == placeholder.created_at
+    assert session.owner == process_id()  # so that the sweeper knows whose heartbeat to check
 
 
 def test_a_client_id_is_kept_on_the_question_only():

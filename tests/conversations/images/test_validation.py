@@ -1,6 +1,10 @@
 """What is accepted and how the kept copy looks, decided from the bytes alone."""
 
 import io
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -19,6 +23,8 @@ from tests.conversations.images.conftest import (
     png_claiming,
     sample,
 )
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def reopen(data: bytes) -> Image.Image:
@@ -144,7 +150,53 @@ def test_a_pixel_bomb_is_refused_from_its_header(width, height):
         image_clean(bomb)
 
     assert refused.value.reason == "too_many_pixels"
-    assert refused.value.params == {"max_megapixels": "40"}
+    assert refused.value.params == {"max_megapixels": "25"}
+
+
+def test_a_small_png_of_40_megapixels_is_refused_before_decoding():
+    # 115 KB of PNG that decodes to 40 MP: 160 MB of pixels in the web process.
+    buffer = io.BytesIO()
+    Image.new("RGB", (6300, 6300), (10, 200, 30)).save(buffer, "PNG", optimize=True)
+    assert len(buffer.getvalue()) < 200_000
+
+    with pytest.raises(ImageRefused) as refused:
+        image_clean(buffer.getvalue())
+
+    assert refused.value.reason == "too_many_pixels"
+
+
+# Decodes an image file in a fresh process and prints the peak memory that added, in bytes.
+# (VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across exec.)
+_DECODE_MEMORY = """
+import re, sys, django
+django.setup()
+from conversations.images.validation import image_clean
+def status_kb(field):
+    return int(re.search(field + r":\\s+(\\d+)", open("/proc/self/status").read()).group(1))
+data = open(sys.argv[1], "rb").read()
+resident = status_kb("VmRSS")
+image_clean(data)
+print((status_kb("VmHWM") - resident) * 1024)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc/self/status")
+def test_decoding_an_image_holds_its_pixels_once(tmp_path):
+    # 12 MP in a small file, so that its pixels are most of what decoding it costs.
+    path = tmp_path / "plain.png"
+    Image.new("RGB", (4000, 3000), (10, 200, 30)).save(path, "PNG")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "chatplatform.settings", "VAR_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-c", _DECODE_MEMORY, str(path)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    pixel_bytes = 4000 * 3000 * 4  # Pillow keeps RGB as 4 bytes per pixel
+    assert int(result.stdout.split()[-1]) < 1.5 * pixel_bytes
 
 
 def test_the_pixel_limit_is_a_setting(settings):

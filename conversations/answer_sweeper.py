@@ -1,0 +1,153 @@
+"""The sweeper of answers left `streaming`: run every minute by beat (`conversations.tasks`).
+
+Two kinds are left behind. An answer whose final write failed, also after retries, has its
+outcome parked in Redis (`outcome_park`, kept `OUTCOME_KEEP_SECONDS`); the sweeper stores it.
+An answer whose web process died (SIGKILL, a crash) has no outcome at all; once its owner's
+heartbeat is older than `web_process.OWNER_GONE_AFTER_SECONDS`, the sweeper marks it
+`interrupted`, with the text its tokens had reached in the Redis mirror (`answer_buffer`) when
+there is one. Without Redis neither outcomes nor partial texts survive their process: the
+in-process retries of the final write are all there is, and a dead process's answers are
+interrupted without their text.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+import uuid
+from datetime import datetime, timedelta
+
+import orjson
+import redis
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from chatplatform.redis_async import async_redis
+from conversations.answer_buffer import _REDIS_KEY as MIRROR_KEY
+from conversations.answer_buffer import _entry_frames
+from conversations.chat_store import AnswerOutcome, answers_finish
+from conversations.models import Message, StreamingSession, WebProcessHeartbeat
+from conversations.web_process import OWNER_GONE_AFTER_SECONDS
+
+logger = logging.getLogger(__name__)
+
+OUTCOME_KEY = "chatplatform:answer-outcome:{}"
+# The answer ids of parked outcomes, scored by when they were parked: no key scan needed.
+OUTCOMES_INDEX = "chatplatform:answer-outcomes"
+OUTCOME_KEEP_SECONDS = 24 * 3600
+INTERRUPTED_CODE = "answer_interrupted"
+# Answers handled per run; the next run, a minute later, takes the rest.
+BATCH = 500
+
+
+async def outcome_park(outcome: AnswerOutcome) -> bool:
+    """Keep the outcome of an answer that could not be stored in Redis, for the sweeper; False
+    without Redis, or when Redis fails too (the outcome is then lost)."""
+    if not settings.REDIS_URL:
+        return False
+    payload = orjson.dumps(dataclasses.asdict(outcome), default=str)
+    try:
+        async with async_redis().pipeline(transaction=True) as pipe:
+            pipe.set(OUTCOME_KEY.format(outcome.answer_id), payload, ex=OUTCOME_KEEP_SECONDS)
+            pipe.zadd(OUTCOMES_INDEX, {outcome.answer_id: time.time()})
+            await pipe.execute()
+    except Exception:
+        logger.warning("Could not park answer %s in Redis", outcome.answer_id, exc_info=True)
+        return False
+    return True
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepResult:
+    stored: int
+    interrupted: int
+
+
+def answers_sweep(*, now: datetime | None = None) -> SweepResult:
+    """Store the parked outcomes, then mark the answers of dead processes `interrupted`."""
+    now = now or timezone.now()
+    client = _redis()
+    stored = _parked_outcomes_store(client) if client else 0
+    interrupted = _orphans_interrupt(client, now)
+    # Heartbeats of processes long gone are of no more use.
+    WebProcessHeartbeat.objects.filter(beat_at__lt=now - timedelta(days=1)).delete()
+    if stored or interrupted:
+        logger.info("Answer sweeper: stored %d parked answer(s), interrupted %d", stored, interrupted)
+    return SweepResult(stored, interrupted)
+
+
+def _redis() -> redis.Redis | None:
+    if not settings.REDIS_URL:
+        return None
+    return redis.Redis.from_url(
+        settings.REDIS_URL,
+        socket_timeout=settings.REDIS_TIMEOUT_SECONDS,
+        socket_connect_timeout=settings.REDIS_TIMEOUT_SECONDS,
+    )
+
+
+def _parked_outcomes_store(client: redis.Redis) -> int:
+    stored = 0
+    for raw_id in client.zrange(OUTCOMES_INDEX, 0, BATCH - 1):
+        answer_id = raw_id.decode()
+        key = OUTCOME_KEY.format(answer_id)
+        raw = client.get(key)
+        if raw is not None:
+            outcome = _outcome_of(raw)
+            # Only over a placeholder: never over what a later write or a person stored.
+            if Message.objects.filter(id=answer_id, status=Message.Status.STREAMING).exists():
+                answers_finish([outcome])
+                stored += 1
+        # Dropped only once stored: a failing run leaves it for the next.
+        client.delete(key)
+        client.zrem(OUTCOMES_INDEX, answer_id)
+    return stored
+
+
+def _outcome_of(raw: bytes) -> AnswerOutcome:
+    fields = orjson.loads(raw)
+    fields["conversation_id"] = uuid.UUID(fields["conversation_id"])
+    return AnswerOutcome(**fields)
+
+
+def _orphans_interrupt(client: redis.Redis | None, now: datetime) -> int:
+    cutoff = now - timedelta(seconds=OWNER_GONE_AFTER_SECONDS)
+    alive = WebProcessHeartbeat.objects.filter(beat_at__gte=cutoff).values("process_id")
+    orphans = list(
+        StreamingSession.objects.filter(status=StreamingSession.Status.STREAMING, started_at__lt=cutoff)
+        .exclude(owner__in=alive)
+        .values_list("message_id", flat=True)[:BATCH]
+    )
+    interrupted = 0
+    for answer_id in orphans:
+        tokens = _mirrored_tokens(client, str(answer_id)) if client else []
+        with transaction.atomic():
+            marked = Message.objects.filter(id=answer_id, status=Message.Status.STREAMING).update(
+                status=Message.Status.INTERRUPTED, text="".join(tokens), error_code=INTERRUPTED_CODE
+            )
+            if marked:
+                StreamingSession.objects.filter(message_id=answer_id).update(
+                    status=StreamingSession.Status.INTERRUPTED,
+                    event_count=len(tokens),
+                    error_code=INTERRUPTED_CODE,
+                    ended_at=now,
+                )
+        interrupted += marked
+    return interrupted
+
+
+def _mirrored_tokens(client: redis.Redis, answer_id: str) -> list[str]:
+    """The texts of the token events the answer's Redis mirror holds, in order."""
+    try:
+        entries = client.xrange(MIRROR_KEY.format(answer_id))
+    except redis.RedisError:
+        logger.warning("Could not read the mirror of answer %s", answer_id, exc_info=True)
+        return []
+    texts: dict[int, str] = {}
+    for entry_id, fields in entries:
+        for number, frame in _entry_frames(entry_id, fields):
+            if number > 0 and frame.startswith('{"type":"token"'):
+                texts[number] = orjson.loads(frame)["text"]
+    return [texts[number] for number in sorted(texts)]
