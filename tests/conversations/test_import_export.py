@@ -1,6 +1,11 @@
+import contextlib
 import csv
 import io
 import json
+import os
+import resource
+import signal
+import stat
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -180,3 +185,48 @@ def test_csv_export_has_the_seed_columns_first():
         "apiflow_knowledgebase_index",
         "updated_at",
     ]
+
+
+@contextlib.contextmanager
+def failing_file_writes():
+    """Writes past the first 16 bytes of any file fail (EFBIG), as on a full disk."""
+    limits = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (16, limits[1]))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limits)
+        signal.signal(signal.SIGXFSZ, handler)
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["new_file", "existing_readable_file"])
+def test_an_export_with_secrets_is_owner_only_before_its_first_byte(tmp_path, existing):
+    ChatbotFactory(chatbot_id="nordvin", pinecone_api_key="pcsk-export-secret-9")
+    path = tmp_path / "export.json"
+    if existing:
+        path.write_text("")
+        path.chmod(0o644)
+    umask = os.umask(0o022)
+
+    # The write fails midway: what reached the disk must already be unreadable to others.
+    try:
+        with failing_file_writes(), pytest.raises(CommandError, match="Could not write"):
+            run("export_chatbots", "--include-secrets", "--output", path)
+    finally:
+        os.umask(umask)
+
+    assert path.read_text()  # part of the export was written
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_an_export_without_secrets_keeps_the_usual_file_mode(tmp_path):
+    ChatbotFactory(chatbot_id="nordvin")
+    path = tmp_path / "export.json"
+    umask = os.umask(0o022)
+    try:
+        run("export_chatbots", "--output", path)
+    finally:
+        os.umask(umask)
+
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
