@@ -4,11 +4,17 @@ The setting is a list: the first key encrypts, every key decrypts, so a new key 
 front, `manage.py rotate_encryption_keys` run, and the old key dropped afterwards.
 """
 
+import base64
+import binascii
+import re
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+
+# Every Fernet token starts with the version byte 0x80 and a timestamp's zero high bytes.
+_TOKEN_TEXT = re.compile(r"gAAAAA[A-Za-z0-9_-]+={0,2}")
 
 
 class DecryptionError(Exception):
@@ -43,6 +49,20 @@ def decrypt(token: str) -> str:
         raise DecryptionError(
             "A stored secret cannot be decrypted with the configured FIELD_ENCRYPTION_KEY."
         ) from exc
+
+
+def looks_encrypted(value: str) -> bool:
+    """Is `value` shaped like a Fernet token (version byte, timestamp, IV, whole AES blocks and
+    HMAC)? A Pinecone key, a JSON object of credentials or any other secret a person types never
+    is, so a value read from a fixture can be told from plaintext."""
+    if not _TOKEN_TEXT.fullmatch(value):
+        return False
+    try:
+        raw = base64.urlsafe_b64decode(value)
+    except (binascii.Error, ValueError):
+        return False
+    # 1 version + 8 timestamp + 16 IV + n * 16 ciphertext + 32 HMAC bytes.
+    return raw[0] == 0x80 and len(raw) >= 73 and (len(raw) - 57) % 16 == 0
 
 
 def rotate(token: str) -> str:

@@ -1,11 +1,17 @@
+import json
+from pathlib import Path
+
 import pytest
 from cryptography.fernet import Fernet
 from django.core.management import CommandError, call_command
+from django.core.serializers.base import DeserializationError
 from django.db import connection
 
 from chatplatform import crypto
 from conversations.models import ChatbotSettings
 from tests.conversations.factories import ChatbotFactory
+from tests.tracking.factories import CommerceIntegrationFactory
+from tracking.models import CommerceIntegration
 
 pytestmark = pytest.mark.django_db
 
@@ -89,3 +95,60 @@ def test_a_malformed_key_setting_is_reported_clearly(settings):
 )
 def test_the_mask_shows_only_the_first_four_and_last_two_characters(secret, hint):
     assert crypto.mask(secret) == hint
+
+
+CREDENTIALS = '{"access_token": "shpat_dump_test_0123456789"}'
+
+
+def dump(tmp_path, name="secrets.json") -> Path:
+    path = tmp_path / name
+    call_command(
+        "dumpdata", "conversations.chatbotsettings", "tracking.commerceintegration", output=str(path)
+    )
+    return path
+
+
+def test_dumpdata_writes_secrets_as_ciphertext_only(tmp_path):
+    chatbot = ChatbotFactory(chatbot_id="nordvin", pinecone_api_key=SECRET)
+    CommerceIntegrationFactory(chatbot=chatbot, credentials=CREDENTIALS)
+
+    text = dump(tmp_path).read_text()
+
+    assert SECRET not in text
+    assert "shpat_dump_test" not in text
+    rows = {row["model"]: row["fields"] for row in json.loads(text)}
+    assert crypto.decrypt(rows["conversations.chatbotsettings"]["pinecone_api_key"]) == SECRET
+    assert crypto.decrypt(rows["tracking.commerceintegration"]["credentials"]) == CREDENTIALS
+
+
+def test_loaddata_reads_a_dump_back_encrypted_once(tmp_path):
+    chatbot = ChatbotFactory(chatbot_id="nordvin", pinecone_api_key=SECRET)
+    CommerceIntegrationFactory(chatbot=chatbot, credentials=CREDENTIALS)
+    ChatbotFactory(chatbot_id="no-key", pinecone_api_key="")
+    path = dump(tmp_path)
+    ChatbotSettings.objects.all().delete()
+
+    call_command("loaddata", str(path), verbosity=0)
+
+    assert ChatbotSettings.objects.get(chatbot_id="nordvin").pinecone_api_key == SECRET
+    assert ChatbotSettings.objects.get(chatbot_id="no-key").pinecone_api_key == ""
+    assert CommerceIntegration.objects.get(chatbot__chatbot_id="nordvin").credentials == CREDENTIALS
+    assert crypto.decrypt(raw_column("nordvin")) == SECRET  # one layer of encryption
+    assert raw_column("no-key") == ""
+
+
+def test_loaddata_refuses_a_dump_made_with_another_key(tmp_path, settings):
+    ChatbotFactory(chatbot_id="nordvin", pinecone_api_key=SECRET)
+    path = dump(tmp_path)
+    ChatbotSettings.objects.all().delete()
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+
+    with pytest.raises(DeserializationError, match="cannot be decrypted"):
+        call_command("loaddata", str(path), verbosity=0)
+
+    assert not ChatbotSettings.objects.exists()
+
+
+def test_a_typed_secret_is_never_mistaken_for_ciphertext():
+    for typed in [SECRET, CREDENTIALS, "gAAAAA-short", "gAAAAA" + "A" * 100]:
+        assert ChatbotSettings._meta.get_field("pinecone_api_key").to_python(typed) == typed
