@@ -3,6 +3,7 @@ context, the conversation's history trimmed to the chatbot's token budget, and t
 (with what the shopper's image shows), personal details redacted."""
 
 from chatplatform.ai.base import ChatRequest
+from chatplatform.personal_data import redact_personal
 from chatplatform.tokens import trim_history
 from conversations import prompts
 from conversations.chat_store import ChatState
@@ -10,7 +11,6 @@ from conversations.flow_router import Route
 from conversations.images.services import image_prompt_context
 from conversations.models import ImageUpload
 from conversations.retrieval import Retrieval
-from tracking.extraction import redact_personal
 
 
 def system_prompt(state: ChatState, route: Route, retrieval: Retrieval, template: str) -> str:
@@ -40,10 +40,11 @@ def chat_request(
 ) -> ChatRequest:
     chatbot = state.chatbot
     history = trim_history(state.history, budget=chatbot.history_token_budget)
-    # Emails and postcodes a shopper typed (for an order lookup) never reach the LLM.
+    # Emails, phone numbers and postcodes a shopper typed (for an order lookup, say) never reach
+    # the LLM, nor those the vision model read off the shopper's image (a parcel label).
     asked = redact_personal(question)
     if image is not None:
-        asked = f"{asked}\n\n{image_prompt_context(upload=image)}"
+        asked = f"{asked}\n\n{redact_personal(image_prompt_context(upload=image))}"
     messages = [
         {"role": "system", "content": system_prompt(state, route, retrieval, template)},
         *({"role": m["role"], "content": redact_personal(m["content"])} for m in history),

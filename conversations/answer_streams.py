@@ -6,11 +6,11 @@ import orjson
 
 from chatplatform.ai import get_chat_provider
 from chatplatform.ai.base import ChatRequest, ChatStream
+from chatplatform.personal_data import redact_personal
 from conversations import prompts
 from conversations.chat_store import ChatState
 from conversations.flow_router import Route
 from conversations.models import Flow
-from tracking.extraction import redact_personal
 from tracking.replies import order_answer_text
 from tracking.tool import order_tool
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from chatplatform.ai.base import ChatProvider, ProviderError
 from chatplatform.ai.local import LocalEmbedder
+from chatplatform.personal_data import redact_personal
 from conversations.models import ChatbotSettings, Flow
 from conversations.prompts import prompt_render
 
@@ -138,12 +139,17 @@ def route_local(question: str, profiles: FlowProfiles) -> Route:
 
 
 async def route_llm(*, provider: ChatProvider, question: str, profiles: FlowProfiles, template: str) -> Route:
-    """Ask the LLM for the flow; any failure or unknown answer falls back to the local router."""
+    """Ask the LLM for the flow; any failure or unknown answer falls back to the local router.
+
+    The LLM sees the question without the personal details the rules recognise; the local
+    router, which sends nothing anywhere, reads it whole."""
     if not profiles:
         return route_local(question, profiles)
     listing = "\n".join(f"- {p.name}: {p.title}. {p.description}" for p in profiles)
     try:
-        result = await provider.complete_json(system=prompt_render(template, flows=listing), user=question)
+        result = await provider.complete_json(
+            system=prompt_render(template, flows=listing), user=redact_personal(question)
+        )
     except ProviderError as exc:
         route = route_local(question, profiles)
         return Route(route.flow, f"LLM router failed ({exc.code}); {route.reason}")

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from chatplatform.ai import get_embedder
 from chatplatform.ai.base import ContextChunk, ProviderError
+from chatplatform.personal_data import redact_personal
 from chatplatform.vectorstores.base import VectorStoreError
 from conversations.knowledge.stores import vector_store_for
 from conversations.models import ChatbotSettings, Flow
@@ -21,13 +22,16 @@ class Retrieval:
 
 
 async def retrieve(*, chatbot: ChatbotSettings, flow: Flow, question: str) -> Retrieval:
-    """The chatbot's top-k chunks above its score threshold, from the flow's index only."""
+    """The chatbot's top-k chunks above its score threshold, from the flow's index only.
+
+    The question is embedded without the personal details the rules recognise: the embedding
+    provider is an AI provider like any other, and an email or phone number finds no chunk."""
     index_name = flow.index_name
     if not index_name:
         return Retrieval()
     try:
         store = vector_store_for(chatbot=chatbot, index_name=index_name)
-        vector = await get_embedder().aembed_query(question)
+        vector = await get_embedder().aembed_query(redact_personal(question))
         matches = await store.aquery(vector, top_k=chatbot.retrieval_top_k)
     except VectorStoreError as exc:
         logger.warning(

@@ -1,9 +1,10 @@
 """Order number, email and postcode from what the shopper wrote (the old "ApiVarFlow").
 
 Local rules always run. With the `openai` provider the LLM is asked too (JSON mode, re-asked once
-on invalid JSON) for an order number written in a way the rules miss; it never sees emails or
-postcodes (they are redacted, and the rules find them), and its answer counts only when it
-passes the same format check. The latest mention wins: a shopper who corrects an email is believed.
+on invalid JSON) for an order number written in a way the rules miss; it never sees emails,
+postcodes or phone numbers (`redact_personal` removes them, and the email and postcode are the
+rules' alone to find), and its answer counts only when it passes the same format check. The
+latest mention wins: a shopper who corrects an email is believed.
 """
 
 import logging
@@ -11,23 +12,13 @@ import re
 from dataclasses import dataclass, replace
 
 from chatplatform.ai.base import ChatProvider, ProviderError
+from chatplatform.personal_data import EMAIL, POSTCODE_ALONE, POSTCODE_CUE, redact_personal
 
 logger = logging.getLogger(__name__)
 
 # Order numbers: letters-prefixed (NV-100234, #1001 in Shopify, 000000123 in Magento). A bare
 # run of 5+ digits also counts, unless it looks like a phone number or postcode.
 ORDER_NUMBER = re.compile(r"(?<![\w@.-])(#?[A-Z]{1,5}-?\d{3,12}|#\d{3,12}|\d{6,12})(?![\w@-])", re.IGNORECASE)
-EMAIL = re.compile(r"[A-Z0-9._%+-]+@[A-Z0-9.-]+\.[A-Z]{2,}", re.IGNORECASE)
-# Postcodes with a cue word ("postnummer 2100", "zip 10115", "postcode SW1A 1AA") or in the form
-# of a Danish/Swedish/German/UK code standing alone in a short reply.
-POSTCODE_CUE = re.compile(
-    r"(?:post\s*(?:nummer|nr\.?|code|kod)|postnr\.?|zip(?:\s*code)?|plz|postleitzahl)\s*(?:er|is|:)?\s*"
-    r"([A-Z]{0,2}\d[\dA-Z ]{2,7}\d?[A-Z]{0,2})",
-    re.IGNORECASE,
-)
-POSTCODE_ALONE = re.compile(
-    r"^\s*(\d{4}|\d{3} ?\d{2}|\d{5}|[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2})\s*[.!]?\s*$", re.IGNORECASE
-)
 PHONE_LIKE = re.compile(r"^\+?\d{8}$")
 
 
@@ -93,17 +84,6 @@ def extract_from_text(text: str) -> OrderVariables:
         email=emails[-1].group(0).lower() if emails else "",
         postcode=normalise_postcode(postcode) if postcode else "",
     )
-
-
-def redact_personal(text: str) -> str:
-    """The text without the emails and postcodes the rules recognise, for anything sent to an LLM.
-
-    The rules find those reliably, so the LLM never needs them; order numbers are kept.
-    """
-    if POSTCODE_ALONE.match(text):
-        return "[postcode]"
-    text = EMAIL.sub("[email]", text)
-    return POSTCODE_CUE.sub(lambda match: match.group(0).replace(match.group(1), "[postcode]"), text)
 
 
 def extract_local(messages: list[str]) -> OrderVariables:

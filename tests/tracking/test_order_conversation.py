@@ -183,3 +183,20 @@ async def test_with_the_openai_provider_no_email_or_postcode_reaches_any_prompt(
     assert EMAIL not in sent
     assert "2100" not in sent
     assert "NV-100234" in sent
+
+
+async def test_the_order_extraction_finds_the_email_but_the_llm_never_sees_a_phone_number(shop, openai_chat):
+    openai_server = openai_chat
+    openai_server.script('{"order_number": "NV-100234"}', "Din ordre er afsendt.")
+    comm, _ = await connect("nordvin")
+
+    events = await ask(comm, f"Ordre NV-100234, mail {EMAIL}, ring på +45 21 43 65 87 eller 21436587")
+    await comm.disconnect()
+
+    assert answer_text(events) == "Din ordre er afsendt."
+    lookup = await sync_to_async(OrderLookup.objects.get)()
+    assert (lookup.outcome, lookup.verified_by) == ("verified", "email")
+    sent = json.dumps([request.body for request in openai_server.requests])
+    assert "NV-100234" in sent
+    for detail in [EMAIL, "21 43 65 87", "21436587"]:
+        assert detail not in sent
