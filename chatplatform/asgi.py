@@ -8,15 +8,20 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatplatform.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs Django set up)
+from django.conf import settings  # noqa: E402
 
 from chatplatform.gc_setup import gc_set_up  # noqa: E402
+from chatplatform.proxies import ForwardedHeadersMiddleware  # noqa: E402
 from chatplatform.routing import websocket_urlpatterns  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        "websocket": URLRouter(websocket_urlpatterns),
-    }
+application = ForwardedHeadersMiddleware(
+    ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            "websocket": URLRouter(websocket_urlpatterns),
+        }
+    ),
+    trusted_proxies=settings.TRUSTED_PROXIES,
 )
 
 # Everything loaded so far, and what the first answers would load, lives as long as the process:
