@@ -315,6 +315,8 @@ async def _finish(
     }
     if usage is None:
         metrics["tokens_estimated"] = True
+    if notice:
+        metrics["retrieval_error"] = notice  # answered without the knowledge base: why
     sources = sources_of(retrieval.chunks)
     # Stored before the final event goes out, so a client that has seen `end` reads the answer.
     saved = await _save(run, retrieval, persist, status, error_code, tokens, ttft_ms, metrics, sources)
