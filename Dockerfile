@@ -19,4 +19,4 @@ RUN DJANGO_DEBUG=False DJANGO_SECRET_KEY=build-only FIELD_ENCRYPTION_KEY=AAAAAAA
     && mkdir -p /app/var/media && chown -R app:app /app/var
 USER app
 EXPOSE 8000
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "chatplatform.asgi:application"]
+CMD ["python", "-m", "chatplatform.server", "-b", "0.0.0.0", "-p", "8000", "chatplatform.asgi:application"]

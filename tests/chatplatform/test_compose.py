@@ -23,7 +23,8 @@ def test_it_runs_web_worker_and_beat_from_one_image_with_postgres_and_redis():
 def test_each_process_runs_the_right_command():
     services = load_compose()["services"]
 
-    assert services["web"]["command"][:1] == ["daphne"]
+    # daphne through chatplatform.server, which adds the HTTP_MAX_BODY_BYTES ceiling.
+    assert services["web"]["command"][:3] == ["python", "-m", "chatplatform.server"]
     assert "chatplatform.asgi:application" in services["web"]["command"]
     assert services["worker"]["command"][:4] == ["celery", "-A", "chatplatform", "worker"]
     assert "chat,ingestion,maintenance" in services["worker"]["command"]
@@ -55,3 +56,35 @@ def test_configuration_comes_from_an_env_file_and_data_lives_in_volumes():
         assert "media:/app/var/media" in services[name]["volumes"]
     assert {"postgres-data", "redis-data", "media"} <= set(compose["volumes"])
     assert "postgres-data:/var/lib/postgresql/data" in services["postgres"]["volumes"]
+
+
+def test_the_web_process_believes_no_forwarded_headers_from_its_clients():
+    # Published directly: anyone can reach it, so nobody's X-Forwarded-For may set the address
+    # that the per-address limits count.
+    web = load_compose()["services"]["web"]
+
+    assert "--proxy-headers" not in web["command"]
+    assert not web["environment"].get("TRUSTED_PROXIES")
+
+
+def test_the_database_password_has_no_default():
+    compose = load_compose()
+    services = compose["services"]
+
+    required = "${POSTGRES_PASSWORD:?"
+    assert services["postgres"]["environment"]["POSTGRES_PASSWORD"].startswith(required)
+    for name in ("web", "worker", "beat", "migrate"):
+        assert required in services[name]["environment"]["DATABASE_URL"]
+    assert "${POSTGRES_PASSWORD:-" not in (ROOT / "docker-compose.yml").read_text()
+
+
+def test_the_image_leaves_out_local_secrets_state_and_the_virtualenv():
+    ignored = {
+        line.strip().rstrip("/")
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+
+    # .env, var/field_encryption.key, var/db.sqlite3 and .venv stayed on the developer's machine.
+    assert {".env", "var", ".venv", ".git", "**/*.sqlite3"} <= ignored
+    assert 'CMD ["python", "-m", "chatplatform.server"' in (ROOT / "Dockerfile").read_text()
