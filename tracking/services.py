@@ -2,9 +2,13 @@
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
 from enum import StrEnum
+
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 
 from chatplatform.errors import ApplicationError
 from conversations.models import ChatbotSettings
@@ -18,6 +22,9 @@ from tracking.verification import failure_record, failures_exhausted, shopper_ma
 logger = logging.getLogger(__name__)
 
 HIDDEN_ORDER_NUMBER = "•••"
+# Lookups of the chat that may wait for shops' systems at the same time, per process.
+LOOKUP_THREADS = 8
+_executor: ThreadPoolExecutor | None = None
 
 
 class LookupOutcome(StrEnum):
@@ -45,7 +52,10 @@ def order_hint(number: str) -> str:
 
 
 def integration_for(chatbot: ChatbotSettings) -> CommerceIntegration | None:
-    return CommerceIntegration.objects.filter(chatbot=chatbot, is_enabled=True).first()
+    # With its chatbot: the lookup threads read it without a query of their own.
+    return (
+        CommerceIntegration.objects.filter(chatbot=chatbot, is_enabled=True).select_related("chatbot").first()
+    )
 
 
 def order_lookup(
@@ -59,15 +69,84 @@ def order_lookup(
     """Look the order up and verify the shopper. "No such order" and "details do not match"
     are the same outcome, so a lookup never reveals whether an order number exists."""
     started = time.perf_counter()
+    integration, refused = _lookup_allowed(chatbot=chatbot, conversation_id=conversation_id, ip=ip)
+    result = refused or _lookup(integration, variables)
+    _lookup_record(
+        chatbot=chatbot,
+        variables=variables,
+        result=result,
+        conversation_id=conversation_id,
+        ip=ip,
+        channel=channel,
+        started=started,
+    )
+    return result
+
+
+async def order_lookup_async(
+    *,
+    chatbot: ChatbotSettings,
+    variables: OrderVariables,
+    conversation_id: str = "",
+    ip: str = "",
+    channel: str = "chat",
+) -> LookupResult:
+    """`order_lookup` for the event loop. The shop's system (up to `TRACKING_HTTP_BUDGET_SECONDS`)
+    is asked on the lookup threads, never on Django's shared sync thread, which every websocket
+    connect and database call of the chat waits for; only the short reads and the log row go
+    there."""
+    started = time.perf_counter()
+    integration, refused = await database_sync_to_async(_lookup_allowed)(
+        chatbot=chatbot, conversation_id=conversation_id, ip=ip
+    )
+    result = refused or await sync_to_async(_lookup, thread_sensitive=False, executor=_lookup_threads())(
+        integration, variables
+    )
+    await database_sync_to_async(_lookup_record)(
+        chatbot=chatbot,
+        variables=variables,
+        result=result,
+        conversation_id=conversation_id,
+        ip=ip,
+        channel=channel,
+        started=started,
+    )
+    return result
+
+
+def _lookup_threads() -> ThreadPoolExecutor:
+    """The threads that wait for shops' systems: bounded, so a slow shop holds at most these."""
+    global _executor  # created on first use, in the process that serves chats
+    if _executor is None:
+        _executor = ThreadPoolExecutor(max_workers=LOOKUP_THREADS, thread_name_prefix="order-lookups")
+    return _executor
+
+
+def _lookup_allowed(
+    *, chatbot: ChatbotSettings, conversation_id: str, ip: str
+) -> tuple[CommerceIntegration | None, LookupResult | None]:
+    """The integration to ask, or the result of a lookup refused before asking it."""
     integration = integration_for(chatbot)
     if integration is None:
-        result = LookupResult(LookupOutcome.NO_INTEGRATION)
-    elif failures_exhausted(conversation_id=conversation_id, ip=ip):
-        result = LookupResult(LookupOutcome.TOO_MANY_ATTEMPTS)
-    else:
-        result = _lookup(integration, variables)
-        if result.outcome == LookupOutcome.NOT_VERIFIED:
-            failure_record(conversation_id=conversation_id, ip=ip)
+        return None, LookupResult(LookupOutcome.NO_INTEGRATION)
+    if failures_exhausted(conversation_id=conversation_id, ip=ip):
+        return integration, LookupResult(LookupOutcome.TOO_MANY_ATTEMPTS)
+    return integration, None
+
+
+def _lookup_record(
+    *,
+    chatbot: ChatbotSettings,
+    variables: OrderVariables,
+    result: LookupResult,
+    conversation_id: str,
+    ip: str,
+    channel: str,
+    started: float,
+) -> None:
+    """Count a failure against the conversation and the IP, and log the lookup for staff."""
+    if result.outcome == LookupOutcome.NOT_VERIFIED:
+        failure_record(conversation_id=conversation_id, ip=ip)
     verified_by = shopper_matches(result.order, variables) if result.order else ""
     OrderLookup.objects.create(
         chatbot=chatbot,
@@ -79,10 +158,10 @@ def order_lookup(
         error_code=result.error_code,
         duration_ms=round((time.perf_counter() - started) * 1000, 1),
     )
-    return result
 
 
 def _lookup(integration: CommerceIntegration, variables: OrderVariables) -> LookupResult:
+    """Ask the shop's system (network only: runs on the lookup threads for the chat)."""
     try:
         with closing(client_for(integration)) as client:
             order = client.fetch_order(variables.order_number)

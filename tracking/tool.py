@@ -22,7 +22,7 @@ from tracking.extraction import (
     extract_with_llm,
 )
 from tracking.replies import reply
-from tracking.services import LookupOutcome, order_lookup
+from tracking.services import LookupOutcome, order_lookup_async
 
 
 @dataclass
@@ -72,7 +72,7 @@ async def order_tool(
         answer.outcome = f"ask_{variables.missing}"
         return answer
     started = time.perf_counter()
-    result = await database_sync_to_async(order_lookup)(
+    result = await order_lookup_async(
         chatbot=chatbot, variables=variables, conversation_id=conversation_id, ip=ip
     )
     answer.timings["lookup_ms"] = round((time.perf_counter() - started) * 1000, 2)

@@ -90,6 +90,8 @@ class Reply:
     cut_after: int | None = None
     finish_reason: str = "stop"
     usage: tuple[int, int] | None = None
+    # When set, the server holds the request until the test sets the event, then answers.
+    hold: threading.Event | None = None
 
 
 @dataclass
@@ -228,6 +230,11 @@ class FakeOpenAIServer:
         with self._lock:
             return self._replies.popleft() if self._replies else self.default_reply
 
+    def _wait_for(self, release: threading.Event) -> None:
+        while not release.wait(0.05):
+            if self._stopping.is_set():
+                raise _Stopping
+
     def _sleep_until(self, deadline: float) -> None:
         remaining = deadline - time.monotonic()
         if remaining > 0 and self._stopping.wait(remaining):
@@ -317,6 +324,8 @@ class _Handler(BaseHTTPRequestHandler):
             reply = fake._next_reply()
         if reply.hang:
             fake._sleep_until(time.monotonic() + reply.hang)
+        if reply.hold is not None:
+            fake._wait_for(reply.hold)
         if reply.status >= 400:
             self._send_error(reply.status, reply)
             return "rejected"

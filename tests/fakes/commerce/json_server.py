@@ -3,7 +3,8 @@
 A `FakeJsonApi` is a ThreadingHTTPServer on 127.0.0.1 (port chosen by the OS) in a daemon thread.
 Subclasses answer in `answer(request)`; every request is recorded, and a test can script the
 next answers for a path (an error status, `Retry-After`, a body that is not JSON, or a delay that
-makes the client time out) with `script_next(...)`.
+makes the client time out) with `script_next(...)`, or hold one until the test releases it
+(`hold_next`).
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class Scripted:
     headers: dict[str, str] = field(default_factory=dict)
     body: Any = None
     delay: float = 0.0
+    hold: threading.Event | None = None
 
 
 class FakeJsonApi:
@@ -101,6 +103,12 @@ class FakeJsonApi:
             self._scripted.extend(
                 Scripted(path, status, dict(headers or {}), body, delay) for _ in range(times)
             )
+
+    def hold_next(self, release: threading.Event, *, path: str = "") -> None:
+        """Hold the next request whose path starts with `path` until the test sets `release`,
+        then answer it normally: the test decides when the shop's system answers."""
+        with self._lock:
+            self._scripted.append(Scripted(path, None, hold=release))
 
     def answer(self, request: RecordedRequest) -> Answer:
         raise NotImplementedError
@@ -171,6 +179,11 @@ class _Handler(BaseHTTPRequestHandler):
         if scripted and scripted.delay and fake._stopping.wait(scripted.delay):
             self.close_connection = True
             return
+        if scripted and scripted.hold is not None:
+            while not scripted.hold.wait(0.05):
+                if fake._stopping.is_set():
+                    self.close_connection = True
+                    return
         if scripted and scripted.status is not None:
             status, headers, body = scripted.status, scripted.headers, scripted.body
         else:
