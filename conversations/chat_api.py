@@ -27,6 +27,8 @@ from conversations.pipeline import answer_start
 ANSWER_ERROR_STATUS = {
     "provider_timeout": status.HTTP_504_GATEWAY_TIMEOUT,
     "storage_unavailable": status.HTTP_503_SERVICE_UNAVAILABLE,
+    "answer_not_saved": status.HTTP_503_SERVICE_UNAVAILABLE,
+    "answer_interrupted": status.HTTP_503_SERVICE_UNAVAILABLE,
 }
 
 
