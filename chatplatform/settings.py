@@ -133,12 +133,16 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # --- Celery ----------------------------------------------------------------------------------
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
 # Without Redis the broker is kombu's file-system transport: web, worker and beat on one
-# machine share a folder under var/, which needs no service at all.
+# machine share a folder under var/, which needs no service at all. chatplatform.file_broker keeps
+# a fetched message until it is acknowledged, so a worker killed mid-task loses nothing.
 # (kombu warns about a file-system URL without a host, hence the explicit "localhost".)
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://localhost//")
 CELERY_BROKER_DIR = VAR_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT = "chatplatform.file_broker:Transport"
     CELERY_BROKER_DIR.mkdir(parents=True, exist_ok=True)
     (CELERY_BROKER_DIR / "processed").mkdir(exist_ok=True)
     (CELERY_BROKER_DIR / "control").mkdir(exist_ok=True)
@@ -150,7 +154,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # Redis hands a message that has not been acknowledged this long to another worker: just over
+    # the hard time limit, after which the task that held it has been killed (a tenth more and
+    # 5 s for the fetch and the acknowledgement). Looked for every 10 s, not every 100 s.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": CELERY_TASK_TIME_LIMIT + CELERY_TASK_TIME_LIMIT // 10 + 5,
+        "unacked_restore_throttle": 1,
+    }
 CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_TIMEOUT_SECONDS
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -159,8 +169,6 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
-CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
 CELERY_TASK_DEFAULT_QUEUE = "maintenance"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)

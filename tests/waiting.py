@@ -1,7 +1,9 @@
-"""Waiting in async tests for something that happens on its own time."""
+"""Waiting in tests for something that happens on its own time."""
 
 import asyncio
+import time
 from collections.abc import Callable
+from pathlib import Path
 
 
 async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
@@ -9,3 +11,16 @@ async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
     async with asyncio.timeout(timeout):
         while not condition():
             await asyncio.sleep(0.005)
+
+
+def wait_until(condition: Callable[[], object], timeout: float, what: str, log: Path | None = None):
+    """Return `condition()` once it is true (polled from a test's own thread, e.g. for a file a
+    subprocess writes); fail after `timeout` seconds, with the end of `log` when there is one."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.05)
+    tail = log.read_text()[-3000:] if log and log.exists() else ""
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}\n{tail}")

@@ -30,7 +30,7 @@ class EchoApi(APIView):
         return Response({"count": data.validated_data["count"]})
 
 
-urlpatterns = [*project_urlpatterns, path("api/test/echo/", EchoApi.as_view())]
+urlpatterns = [path("api/test/echo/", EchoApi.as_view()), *project_urlpatterns]
 
 
 @pytest.fixture(autouse=True)
@@ -93,3 +93,13 @@ def test_the_openapi_schema_and_docs_are_served(client):
     assert schema.status_code == 200
     assert b"/api/v1/chatbots/{chatbot_id}/" in schema.content
     assert docs.status_code == 200
+
+
+def test_a_body_over_the_upload_limit_is_413_not_a_server_error(client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = '{"count": 1, "padding": "' + "x" * 2000 + '"}'
+
+    response = client.post("/api/test/echo/", body, content_type="application/json")
+
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "request_too_large"
