@@ -1,8 +1,9 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from chatplatform.openapi import CHATBOT_ERRORS, api_errors
 from conversations.auth import INTEGRATION_AUTHENTICATION, INTEGRATION_PERMISSIONS
 from conversations.selectors import chatbot_active_get
 
@@ -28,10 +29,11 @@ class ChatbotDetailApi(APIView):
         class Meta:
             ref_name = "Chatbot"
 
+        @extend_schema_field(serializers.ChoiceField(choices=["pinecone", "local"]))
         def get_vector_store(self, chatbot) -> str:
             return "pinecone" if chatbot.uses_pinecone else "local"
 
-    @extend_schema(responses=OutputSerializer)
+    @extend_schema(responses={200: OutputSerializer, **api_errors(*CHATBOT_ERRORS)})
     def get(self, request, chatbot_id: str) -> Response:
         chatbot = chatbot_active_get(chatbot_id=chatbot_id)
         return Response(self.OutputSerializer(chatbot).data)

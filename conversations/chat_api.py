@@ -17,10 +17,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chatplatform.errors import ApplicationError
+from chatplatform.openapi import CHATBOT_ERRORS, api_errors
 from conversations import chat_store
 from conversations.auth import INTEGRATION_AUTHENTICATION, INTEGRATION_PERMISSIONS
 from conversations.images.selectors import image_for_message
-from conversations.models import Message
+from conversations.models import Flow, Message
 from conversations.pipeline import answer_start
 
 # Final error codes of an answer and the HTTP status a JSON client gets for them.
@@ -56,7 +57,7 @@ class ConversationCreateApi(ChatbotScopedApi):
         class Meta:
             ref_name = "ConversationCreated"
 
-    @extend_schema(request=None, responses={201: OutputSerializer})
+    @extend_schema(request=None, responses={201: OutputSerializer, **api_errors(*CHATBOT_ERRORS)})
     def post(self, request, chatbot_id: str) -> Response:
         conversation, token = chat_store.conversation_create(chatbot=self.chatbot())
         return Response({"id": conversation.id, "token": token}, status=status.HTTP_201_CREATED)
@@ -64,10 +65,12 @@ class ConversationCreateApi(ChatbotScopedApi):
 
 class MessageOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
-    role = serializers.CharField()
+    role = serializers.ChoiceField(choices=Message.Role.choices)
     text = serializers.CharField()
-    status = serializers.CharField()
-    flow = serializers.CharField()
+    status = serializers.ChoiceField(choices=Message.Status.choices)
+    flow = serializers.ChoiceField(
+        choices=Flow.Name.choices, allow_blank=True, help_text="The answer's flow; empty for questions."
+    )
     sources = serializers.ListField(child=serializers.DictField())
     created_at = serializers.DateTimeField()
 
@@ -108,7 +111,15 @@ class ConversationDetailApi(ChatbotScopedApi):
                 f"{MessagePagination.max_page_size}.",
             ),
         ],
-        responses=OutputSerializer,
+        responses={
+            200: OutputSerializer,
+            **api_errors(
+                *CHATBOT_ERRORS,
+                notes={
+                    404: "No such conversation (`conversation_not_found`), or a `cursor` that is not valid."
+                },
+            ),
+        },
     )
     def get(self, request, chatbot_id: str, conversation_id: str) -> Response:
         conversation = chat_store.conversation_get(chatbot=self.chatbot(), conversation_id=conversation_id)
@@ -142,8 +153,8 @@ class MessageCreateApi(ChatbotScopedApi):
     class OutputSerializer(serializers.Serializer):
         message_id = serializers.UUIDField()
         text = serializers.CharField()
-        flow = serializers.CharField()
-        status = serializers.CharField()
+        flow = serializers.ChoiceField(choices=Flow.Name.choices)
+        status = serializers.ChoiceField(choices=Message.Status.choices)
         sources = serializers.ListField(child=serializers.DictField())
         metrics = serializers.DictField()
 
@@ -157,6 +168,26 @@ class MessageCreateApi(ChatbotScopedApi):
             (200, "text/event-stream"): OpenApiResponse(
                 response=OpenApiTypes.STR,
                 description="Server-sent events: start, token (seq 1..n), then end or error.",
+            ),
+            **api_errors(
+                400,
+                *CHATBOT_ERRORS,
+                406,
+                409,
+                413,
+                415,
+                502,
+                503,
+                504,
+                notes={
+                    404: "No such conversation (`conversation_not_found`) or image (`image_not_found`).",
+                    406: "`Accept` must allow `application/json` or `text/event-stream`.",
+                    409: "This `client_id` was already answered (`duplicate_message`).",
+                    502: "The AI provider failed (its code, e.g. `provider_unavailable`); the question "
+                    "is kept.",
+                    503: "The answer could not be stored (`storage_unavailable`).",
+                    504: "The AI provider did not answer in time (`provider_timeout`).",
+                },
             ),
         },
     )

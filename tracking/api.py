@@ -3,9 +3,11 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from chatplatform.openapi import CHATBOT_ERRORS, api_errors
 from conversations.auth import INTEGRATION_AUTHENTICATION, INTEGRATION_PERMISSIONS
 from conversations.chat_store import chatbot_for_chat
 from tracking.extraction import EMAIL, OrderVariables, normalise_order_number, normalise_postcode
+from tracking.orders import OrderStatus
 from tracking.services import order_lookup_or_raise
 
 
@@ -39,7 +41,7 @@ class OrderLookupApi(APIView):
 
     class OutputSerializer(serializers.Serializer):
         number = serializers.CharField()
-        status = serializers.CharField()
+        status = serializers.ChoiceField(choices=[(status.value, status.value) for status in OrderStatus])
         raw_status = serializers.CharField()
         placed_at = serializers.DateTimeField(allow_null=True)
         items = serializers.ListField(child=serializers.DictField())
@@ -48,7 +50,31 @@ class OrderLookupApi(APIView):
         class Meta:
             ref_name = "Order"
 
-    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            200: OutputSerializer,
+            **api_errors(
+                400,
+                *CHATBOT_ERRORS,
+                409,
+                413,
+                415,
+                429,
+                502,
+                503,
+                notes={
+                    404: "Or no order matches the number with that email or postcode (`order_not_found`).",
+                    409: "The chatbot has no enabled commerce integration (`no_commerce_integration`).",
+                    429: "Too many failed lookups in the last hour (`too_many_attempts`).",
+                    502: "The shop's system refused the request: staff must fix the integration "
+                    "(`order_auth_failed`, `order_misconfigured`).",
+                    503: "The shop's system failed or did not answer (`order_unavailable`, "
+                    "`order_timeout`, `order_rate_limited`, `order_bad_response`).",
+                },
+            ),
+        },
+    )
     def post(self, request, chatbot_id: str) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chatplatform.errors import ApplicationError
+from chatplatform.openapi import CHATBOT_ERRORS, api_errors
 from conversations.auth import ChatbotAPIKeyAuthentication
 from conversations.chat_store import chatbot_for_chat, conversation_get
 from conversations.images.access import (
@@ -80,19 +81,22 @@ class ImageUploadOutputSerializer(serializers.ModelSerializer):
         }
 
 
-_ERRORS = {
-    400: OpenApiResponse(description="`image_corrupt`, `image_too_large_dimensions`, or an invalid form."),
-    401: OpenApiResponse(description="No credentials."),
-    403: OpenApiResponse(
-        description="The key is for another chatbot (`permission_denied`), the conversation token is "
-        "wrong (`invalid_conversation_token`), or the page's origin is not allowed (`origin_not_allowed`)."
-    ),
-    404: OpenApiResponse(description="No such chatbot (`chatbot_not_found`) or conversation."),
-    413: OpenApiResponse(description="Larger than IMAGE_MAX_UPLOAD_BYTES (`file_too_large`)."),
-    415: OpenApiResponse(
-        description="Not a JPEG, PNG, GIF or WebP image by its content (`unsupported_type`)."
-    ),
-}
+_ERRORS = api_errors(
+    400,
+    *CHATBOT_ERRORS,
+    413,
+    415,
+    429,
+    notes={
+        400: "Or `image_corrupt`, `image_too_large_dimensions`.",
+        403: "Or the conversation token is wrong (`invalid_conversation_token`), or the page's origin "
+        "is not allowed (`origin_not_allowed`). An unknown chatbot answers so too (staff: 404).",
+        404: "Staff only; or no such conversation (`conversation_not_found`).",
+        413: "Or larger than IMAGE_MAX_UPLOAD_BYTES (`file_too_large`).",
+        415: "Or not a JPEG, PNG, GIF or WebP image by its content (`unsupported_type`).",
+        429: "A visitor past IMAGE_UPLOAD_RATE_PER_CONVERSATION or _PER_ADDRESS.",
+    },
+)
 
 
 class ImageUploadCreateApi(APIView):

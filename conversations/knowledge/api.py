@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from chatplatform.openapi import CHATBOT_ERRORS, api_errors
 from conversations.auth import INTEGRATION_AUTHENTICATION, INTEGRATION_PERMISSIONS
 from conversations.knowledge.selectors import knowledge_document_get, knowledge_document_list
 from conversations.knowledge.services import knowledge_document_create, knowledge_document_delete
@@ -37,10 +38,11 @@ class DocumentOutputSerializer(serializers.Serializer):
         return document.indexed_in or document.chatbot.flow_indexes().get(document.flow, "")
 
 
-_ERRORS = {
-    400: OpenApiResponse(description="Invalid request or refused file (see `error.code`)."),
-    403: OpenApiResponse(description="The key does not grant access to this chatbot."),
-    404: OpenApiResponse(description="No such chatbot or document."),
+_NOTES = {
+    400: "Or a refused file (see `error.code`).",
+    404: "Or no such document.",
+    413: "Or the file is larger than KB_MAX_UPLOAD_BYTES (`document_too_large`).",
+    503: "The vector store could not delete the vectors; nothing deleted.",
 }
 
 
@@ -68,7 +70,7 @@ class KnowledgeDocumentListCreateApi(APIView):
     @extend_schema(
         operation_id="chatbot_documents_list",
         parameters=[FilterSerializer],
-        responses={200: OutputSerializer(many=True), **_ERRORS},
+        responses={200: OutputSerializer(many=True), **api_errors(400, *CHATBOT_ERRORS, notes=_NOTES)},
     )
     def get(self, request: Request, chatbot_id: str) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
@@ -82,8 +84,7 @@ class KnowledgeDocumentListCreateApi(APIView):
         request={"multipart/form-data": InputSerializer},
         responses={
             202: OpenApiResponse(OutputSerializer, description="Stored; ingestion is queued."),
-            413: OpenApiResponse(description="The file is larger than the limit (`document_too_large`)."),
-            **_ERRORS,
+            **api_errors(400, *CHATBOT_ERRORS, 413, 415, notes=_NOTES),
         },
     )
     def post(self, request: Request, chatbot_id: str) -> Response:
@@ -105,7 +106,10 @@ class KnowledgeDocumentDetailApi(APIView):
 
     OutputSerializer = DocumentOutputSerializer
 
-    @extend_schema(operation_id="chatbot_documents_retrieve", responses={200: OutputSerializer, **_ERRORS})
+    @extend_schema(
+        operation_id="chatbot_documents_retrieve",
+        responses={200: OutputSerializer, **api_errors(*CHATBOT_ERRORS, notes=_NOTES)},
+    )
     def get(self, request: Request, chatbot_id: str, document_id: int) -> Response:
         chatbot = chatbot_get(chatbot_id=chatbot_id)
         document = knowledge_document_get(chatbot=chatbot, document_id=document_id)
@@ -115,10 +119,7 @@ class KnowledgeDocumentDetailApi(APIView):
         operation_id="chatbot_documents_destroy",
         responses={
             204: OpenApiResponse(description="The document and its vectors are deleted."),
-            503: OpenApiResponse(
-                description="The vector store could not delete the vectors; nothing deleted."
-            ),
-            **_ERRORS,
+            **api_errors(*CHATBOT_ERRORS, 503, notes=_NOTES),
         },
     )
     def delete(self, request: Request, chatbot_id: str, document_id: int) -> Response:
