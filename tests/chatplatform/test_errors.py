@@ -30,7 +30,7 @@ class EchoApi(APIView):
         return Response({"count": data.validated_data["count"]})
 
 
-urlpatterns = [path("api/test/echo/", EchoApi.as_view()), *project_urlpatterns]
+urlpatterns = [*project_urlpatterns, path("api/test/echo/", EchoApi.as_view())]
 
 
 @pytest.fixture(autouse=True)
