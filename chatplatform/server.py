@@ -12,6 +12,7 @@ import json
 from daphne.cli import CommandLineInterface
 from daphne.http_protocol import HTTPFactory, WebRequest
 from daphne.server import Server
+from daphne.ws_protocol import WebSocketFactory
 from django.conf import settings
 
 
@@ -66,7 +67,8 @@ class LimitedHTTPFactory(HTTPFactory):
 
 
 class LimitedServer(Server):
-    """daphne's server with `LimitedWebRequest` for HTTP; websockets are daphne's own."""
+    """daphne's server with `LimitedWebRequest` for HTTP, and websockets closed with a code when they
+    break a limit."""
 
     def __init__(self, *args, max_body_bytes: int | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -83,6 +85,19 @@ class LimitedServer(Server):
     @http_factory.setter
     def http_factory(self, factory: HTTPFactory) -> None:
         self._http_factory = LimitedHTTPFactory(self)
+
+    # The same for the websocket factory, whose options daphne sets right after: all but
+    # `failByDrop`, and autobahn's default drops the TCP connection of a client over a limit (a
+    # message over --websocket-max-message-size) with no close frame. Closed with 1009, the client
+    # learns why.
+    @property
+    def ws_factory(self) -> WebSocketFactory:
+        return self._ws_factory
+
+    @ws_factory.setter
+    def ws_factory(self, factory: WebSocketFactory) -> None:
+        factory.setProtocolOptions(failByDrop=False)
+        self._ws_factory = factory
 
 
 def body_too_large_response(max_body_bytes: int) -> bytes:

@@ -337,6 +337,8 @@ CHAT_MAX_FRAME_BYTES = env.int("CHAT_MAX_FRAME_BYTES", default=16384)
 CHAT_MAX_MESSAGE_CHARS = env.int("CHAT_MAX_MESSAGE_CHARS", default=2000)
 CHAT_MESSAGES_PER_MINUTE_PER_CONNECTION = env.int("CHAT_MESSAGES_PER_MINUTE_PER_CONNECTION", default=20)
 CHAT_MESSAGES_PER_MINUTE_PER_IP = env.int("CHAT_MESSAGES_PER_MINUTE_PER_IP", default=60)
+# Open chat websockets per client IP, counted in each web process (conversations/rate_limits.py).
+CHAT_MAX_CONNECTIONS_PER_IP = env.int("CHAT_MAX_CONNECTIONS_PER_IP", default=20)
 # On SIGTERM a web process gives the answers in flight this long to finish; it saves the rest as
 # `interrupted` with what they have (conversations/web_process.py).
 CHAT_SHUTDOWN_GRACE_SECONDS = env.float("CHAT_SHUTDOWN_GRACE_SECONDS", default=5.0)

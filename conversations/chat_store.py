@@ -23,6 +23,7 @@ from django.utils import timezone
 from chatplatform import plain_writes
 from chatplatform.errors import ApplicationError
 from conversations.chatbot_configs import ChatbotConfig, chatbot_config
+from conversations.conversation_tokens import conversation_token_id, conversation_token_mint
 from conversations.models import ChatbotSettings, Conversation, Flow, Message, StreamingSession
 from conversations.origins import origin_allowed
 from conversations.web_process import process_id
@@ -56,6 +57,16 @@ class ChatState:
     last_flow: str = ""
     # The client's address, for per-IP limits; never stored.
     client_ip: str = ""
+    # Set while the conversation has no row yet: `conversation_save` writes it at the first message.
+    unsaved: "UnsavedConversation | None" = None
+
+
+@dataclass(frozen=True)
+class UnsavedConversation:
+    """What the row of a conversation announced on connect is made of (`conversation_tokens`)."""
+
+    token_hash: str
+    origin: str
 
 
 def chatbot_for_chat(*, chatbot_id: str) -> ChatbotSettings:
@@ -85,6 +96,42 @@ def conversation_by_token(*, chatbot: ChatbotSettings, token: str) -> Conversati
             status_code=404,
         )
     return conversation
+
+
+def conversation_for_token(*, chatbot: ChatbotSettings, token: str) -> Conversation:
+    """The conversation of `token`, or `invalid_conversation_token`. For the token of a chat
+    connection that has not sent a message yet (the widget uploads an image first), the
+    conversation is not stored yet: `conversation_store` stores it once the upload is accepted."""
+    try:
+        return conversation_by_token(chatbot=chatbot, token=token)
+    except ApplicationError:
+        conversation_id = conversation_token_id(chatbot_id=chatbot.chatbot_id, token=token)
+        if conversation_id is None:
+            raise
+    return Conversation(id=conversation_id, chatbot=chatbot, token_hash=_token_hash(token))
+
+
+def conversation_store(conversation: Conversation) -> None:
+    """Store a conversation of `conversation_for_token` if it is not stored yet."""
+    if conversation._state.adding:
+        # Two connections with the same token may both store it: the second insert does nothing.
+        Conversation.objects.bulk_create([conversation], ignore_conflicts=True)
+
+
+def conversation_save(*, state: ChatState) -> None:
+    """Store the conversation of a connection that has none stored yet, before its first message
+    is saved; nothing when it is stored (by this or another connection with the same token)."""
+    if state.unsaved is None:
+        return
+    conversation_store(
+        Conversation(
+            id=state.conversation_id,
+            chatbot=state.chatbot,
+            token_hash=state.unsaved.token_hash,
+            origin=state.unsaved.origin[:255],
+        )
+    )
+    state.unsaved = None
 
 
 def conversation_get(*, chatbot: ChatbotSettings, conversation_id: uuid.UUID | str) -> Conversation:
@@ -149,8 +196,9 @@ def chat_open(*, chatbot_id: str, token: str, origin: str | None, host: str | No
     if the page's origin may use it (`origin_not_allowed`), its flows, and the conversation of
     `token`, or a new one.
 
-    A new visitor costs one query, the new conversation: the chatbot's settings are kept between
-    connections (`chatbot_configs`), and a new conversation has no history to read.
+    A new visitor costs no query: the chatbot's settings are kept between connections
+    (`chatbot_configs`), and a new conversation has no history to read and no row until its
+    first message (`conversation_save`), so connections that send nothing write nothing.
     """
     config = chatbot_config(chatbot_id=chatbot_id)
     chatbot = config.chatbot
@@ -161,18 +209,27 @@ def chat_open(*, chatbot_id: str, token: str, origin: str | None, host: str | No
         try:
             conversation = conversation_by_token(chatbot=chatbot, token=token)
         except ApplicationError as exc:
+            conversation_id = conversation_token_id(chatbot_id=chatbot.chatbot_id, token=token)
+            if conversation_id is not None:  # announced before, still without a message
+                return ChatOpening(_unsaved_state(config, conversation_id, token, origin), token)
             token_error = exc
         else:
             return ChatOpening(_state_of(config, conversation), token)
-    conversation, token = conversation_create(chatbot=chatbot, origin=origin or "")
-    state = ChatState(
-        chatbot=chatbot,
+    conversation_id, token = conversation_token_mint(chatbot_id=chatbot.chatbot_id)
+    return ChatOpening(_unsaved_state(config, conversation_id, token, origin), token, token_error)
+
+
+def _unsaved_state(
+    config: ChatbotConfig, conversation_id: uuid.UUID, token: str, origin: str | None
+) -> ChatState:
+    return ChatState(
+        chatbot=config.chatbot,
         flows=list(config.flows),
-        conversation_id=conversation.id,
+        conversation_id=conversation_id,
         route_profiles=config.route_profiles,
         order_tracking=config.order_tracking,
+        unsaved=UnsavedConversation(_token_hash(token), origin or ""),
     )
-    return ChatOpening(state, token, token_error)
 
 
 @dataclass(frozen=True)

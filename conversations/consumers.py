@@ -6,6 +6,7 @@ answer itself runs in its own task and reaches this socket through the answer's 
 
 import asyncio
 import logging
+import uuid
 from typing import Any, Literal, TypedDict
 from urllib.parse import parse_qs
 
@@ -13,6 +14,7 @@ import orjson
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.db import DatabaseError
 
 from chatplatform.direct_dispatch import DirectDispatch
 from chatplatform.errors import ApplicationError
@@ -21,12 +23,16 @@ from conversations.answer_buffer import AnswerBuffer, buffer_get, encode, replay
 from conversations.chat_store import ChatState
 from conversations.images.selectors import image_for_message
 from conversations.models import Message
-from conversations.pipeline import answer_start, answer_stop
-from conversations.rate_limits import RateLimiter, ip_rate_allows
+from conversations.pipeline import QUESTION_NOT_SAVED, answer_start, answer_stop
+from conversations.rate_limits import RateLimiter, connection_admit, connection_release, ip_rate_allows
 
 logger = logging.getLogger(__name__)
 
-FATAL_CODES = frozenset({"chatbot_not_found", "origin_not_allowed", "rate_limited"})
+FATAL_CODES = frozenset({"chatbot_not_found", "origin_not_allowed", "rate_limited", "frame_too_large"})
+# Close codes after a fatal error: 4000 + the HTTP status of the same refusal. (daphne lets an
+# application close only with 1000 or 3000-4999, so a frame too large cannot close with 1009 here;
+# daphne itself does, for frames over its --websocket-max-message-size.)
+CLOSE_CODES = {"chatbot_not_found": 4404, "origin_not_allowed": 4403, "frame_too_large": 4413}
 
 
 class ConversationEvent(TypedDict):
@@ -51,12 +57,18 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
     state: ChatState | None = None
     current: AnswerBuffer | None = None
     follower: asyncio.Task | None = None
+    # Counted among its address's open connections (`connection_admit`).
+    admitted = False
 
     async def connect(self) -> None:
         await self.accept()
+        self.client_ip = (self.scope.get("client") or ["unknown"])[0]
+        if not connection_admit(self.client_ip):
+            await self.fail("rate_limited", "Too many open chats from your address; close one and try again.")
+            return
+        self.admitted = True
         headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in self.scope["headers"]}
         self.limiter = RateLimiter(limit=settings.CHAT_MESSAGES_PER_MINUTE_PER_CONNECTION, window_seconds=60)
-        self.client_ip = (self.scope.get("client") or ["unknown"])[0]
         token = parse_qs(self.scope.get("query_string", b"").decode()).get("conversation", [""])[0]
         try:
             # One trip to the database thread, which every connection shares.
@@ -82,6 +94,9 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
         await self.send(text_data=encode(event))
 
     async def disconnect(self, code: int) -> None:
+        if self.admitted:
+            self.admitted = False
+            connection_release(self.client_ip)
         # The answer goes on without us; a reconnecting client resumes it.
         if self.current is not None:
             self.current.unsubscribe(self.send_frame)
@@ -95,7 +110,7 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
             await self.send_error("malformed_json", "Send JSON text frames.")
             return
         if len(text_data.encode()) > settings.CHAT_MAX_FRAME_BYTES:
-            await self.send_error(
+            await self.fail(
                 "frame_too_large", f"A frame may hold at most {settings.CHAT_MAX_FRAME_BYTES} bytes."
             )
             return
@@ -106,6 +121,10 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
             return
         if not isinstance(event, dict) or not isinstance(event.get("type"), str):
             await self.send_error("malformed_event", 'Each frame must be an object with a "type".')
+            return
+        # PostgreSQL cannot store NUL in text: refuse it before anything runs, not at the write.
+        if "\\u0000" in text_data and _holds_nul(event):
+            await self.send_error("invalid_characters", "Text may not contain NUL characters (\\u0000).")
             return
         handler = {"message": self.on_message, "stop": self.on_stop, "resume": self.on_resume}.get(
             event["type"]
@@ -153,6 +172,13 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
         if not self.limiter.allows() or not ip_rate_allows(self.client_ip):
             await self.fail("rate_limited", "Too many messages; please wait a minute.")
             return
+        if self.state.unsaved is not None:
+            try:
+                await database_sync_to_async(chat_store.conversation_save)(state=self.state)
+            except DatabaseError:
+                logger.exception("Could not store a new conversation")
+                await self.send_error(*QUESTION_NOT_SAVED)
+                return
         self.current = answer_start(state=self.state, question=text.strip(), client_id=client_id, image=image)
         await self.current.subscribe(self.send_frame)
 
@@ -162,9 +188,10 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
 
     async def on_resume(self, event: dict[str, Any]) -> None:
         message_id, after_seq = event.get("message_id"), event.get("after_seq", 0)
-        if not isinstance(message_id, str) or not isinstance(after_seq, int) or after_seq < 0:
+        message_id = _uuid_text(message_id)
+        if message_id is None or not isinstance(after_seq, int) or after_seq < 0:
             await self.send_error(
-                "malformed_event", "resume needs a message_id string and a non-negative after_seq."
+                "malformed_event", "resume needs a message_id (a UUID) and a non-negative after_seq."
             )
             return
         await self.replay(message_id, after_seq=after_seq)
@@ -228,4 +255,25 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
     async def fail(self, code: str, message: str) -> None:
         """A fatal error: say why, then close."""
         await self.send_error(code, message)
-        await self.close(code=4000 + {"chatbot_not_found": 404, "origin_not_allowed": 403}.get(code, 429))
+        await self.close(code=CLOSE_CODES.get(code, 4429))
+
+
+def _uuid_text(value: object) -> str | None:
+    """The canonical text of a UUID given as a string, or None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return None
+
+
+def _holds_nul(value: object) -> bool:
+    """Whether a decoded JSON value has a NUL character in any string, keys included."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any("\x00" in key or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False

@@ -1,4 +1,5 @@
-"""Message rate limits: per websocket connection (in memory) and per client IP (shared).
+"""Message rate limits: per websocket connection (in memory) and per client IP (shared); and the
+number of open chat connections per client IP (per web process).
 
 The per-IP limit is a fixed one-minute window. Without Redis there is one web process and the
 count lives in its memory. With `REDIS_URL` every web process shares the count in Redis, but a
@@ -98,6 +99,10 @@ class _IpCounts:
 
 _local = _IpCounts()
 _per_loop = PerLoop(_IpCounts)
+# Open chat connections per IP in this process. Counted per process, not in Redis: a count kept
+# in Redis would outlive a process that dies with connections open, and each process holding its
+# own connections is what the cap protects.
+_open_connections: dict[str, int] = {}
 
 
 def local_ip_counts_clear() -> None:
@@ -105,6 +110,26 @@ def local_ip_counts_clear() -> None:
     global _local
     _local = _IpCounts()
     _per_loop.clear()
+    _open_connections.clear()
+
+
+def connection_admit(ip: str) -> bool:
+    """Whether one more chat connection from `ip` is within `CHAT_MAX_CONNECTIONS_PER_IP` in
+    this process; counts it if so, until `connection_release`."""
+    count = _open_connections.get(ip, 0)
+    if count >= settings.CHAT_MAX_CONNECTIONS_PER_IP:
+        return False
+    _open_connections[ip] = count + 1
+    return True
+
+
+def connection_release(ip: str) -> None:
+    """An admitted connection from `ip` has closed."""
+    count = _open_connections.get(ip, 0) - 1
+    if count > 0:
+        _open_connections[ip] = count
+    else:
+        _open_connections.pop(ip, None)
 
 
 def ip_rate_allows(ip: str) -> bool:

@@ -18,7 +18,7 @@ from rest_framework.request import Request
 
 from chatplatform.errors import ApplicationError
 from conversations.auth import IsChatbotIntegrationOrStaff
-from conversations.chat_store import chatbot_for_chat, conversation_by_token
+from conversations.chat_store import chatbot_for_chat, conversation_for_token
 from conversations.images.messages import image_error
 from conversations.models import ChatbotSettings, Conversation
 from conversations.origins import origin_allowed, origin_listed
@@ -60,7 +60,7 @@ class ConversationTokenAuthentication(authentication.BaseAuthentication):
         if not origin_allowed(request.headers.get("Origin"), request.get_host(), chatbot.allowed_origins):
             raise image_error("origin_not_allowed", language=chatbot.language)
         try:
-            conversation = conversation_by_token(chatbot=chatbot, token=token)
+            conversation = conversation_for_token(chatbot=chatbot, token=token)
         except ApplicationError:
             raise image_error("invalid_conversation_token", language=chatbot.language) from None
         return (None, ConversationAccess(conversation=conversation))

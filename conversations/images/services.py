@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from chatplatform.ai import get_chat_provider
 from chatplatform.ai.base import ProviderError
+from conversations.chat_store import conversation_store
 from conversations.images.messages import image_error
 from conversations.images.validation import (
     FORMATS,
@@ -80,6 +81,8 @@ def image_upload_create(
         clean = image_clean(data)
     except ImageRefused as refused:
         raise image_error(refused.reason, language=chatbot.language, **refused.params) from None
+    if conversation is not None:
+        conversation_store(conversation)  # the widget's token of a chat without a message yet
     upload = _image_store(chatbot=chatbot, conversation=conversation, clean=clean)
     if describe:
         image_describe(upload=upload, image=clean.data)

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from chatplatform.errors import ApplicationError
 from conversations import chatbot_configs
-from conversations.chat_store import chat_open, conversation_create
+from conversations.chat_store import chat_open, conversation_create, conversation_save
 from conversations.flows import chatbot_flows_ensure
 from conversations.models import ChatbotSettings, Conversation, Message
 from tests.conversations.factories import ChatbotFactory
@@ -15,14 +15,14 @@ from tests.tracking.factories import CommerceIntegrationFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_a_new_visitor_costs_one_query_once_the_chatbot_was_read(django_assert_num_queries, settings):
+def test_a_new_visitor_costs_no_query_once_the_chatbot_was_read(django_assert_num_queries, settings):
     settings.CHATBOT_CONFIG_RECHECK_SECONDS = 60  # no version check in between, however slow the machine
     chatbot = ChatbotFactory(chatbot_id="nordvin", allowed_origins=["https://nordvin.dk"])
     chatbot_flows_ensure(chatbot=chatbot)
     CommerceIntegrationFactory(chatbot=chatbot)
     chat_open(chatbot_id="nordvin", token="", origin="https://nordvin.dk", host="chat.example")
 
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(0):
         opening = chat_open(chatbot_id="nordvin", token="", origin="https://nordvin.dk", host="chat.example")
 
     state = opening.state
@@ -33,10 +33,42 @@ def test_a_new_visitor_costs_one_query_once_the_chatbot_was_read(django_assert_n
     assert state.answers_by_client_id == {}
     assert state.last_flow == ""
     assert opening.token_error is None
-    conversation = Conversation.objects.get(id=state.conversation_id)
+
+
+def test_a_conversation_is_stored_at_its_first_message_not_on_connect():
+    chatbot = ChatbotFactory(chatbot_id="nordvin", allowed_origins=["https://nordvin.dk"])
+    opening = chat_open(chatbot_id="nordvin", token="", origin="https://nordvin.dk", host="chat.example")
+    assert not Conversation.objects.exists()
+    reconnected = chat_open(chatbot_id="nordvin", token=opening.token, origin=None, host=None)
+    assert reconnected.token_error is None
+    assert reconnected.token == opening.token
+    assert reconnected.state.conversation_id == opening.state.conversation_id
+
+    conversation_save(state=opening.state)
+    conversation_save(state=reconnected.state)  # the same token on two connections: one row
+
+    conversation = Conversation.objects.get()
+    assert conversation.id == opening.state.conversation_id
+    assert conversation.chatbot == chatbot
     assert conversation.origin == "https://nordvin.dk"
+    assert opening.token not in conversation.token_hash
     resumed = chat_open(chatbot_id="nordvin", token=opening.token, origin=None, host=None)
     assert resumed.state.conversation_id == conversation.id
+    assert resumed.state.unsaved is None
+
+
+def test_a_token_announced_for_one_chatbot_is_refused_by_another():
+    ChatbotFactory(chatbot_id="nordvin")
+    ChatbotFactory(chatbot_id="other")
+    opening = chat_open(chatbot_id="nordvin", token="", origin=None, host=None)
+
+    elsewhere = chat_open(chatbot_id="other", token=opening.token, origin=None, host=None)
+    changed = opening.token[:-1] + ("B" if opening.token.endswith("A") else "A")
+    tampered = chat_open(chatbot_id="nordvin", token=changed, origin=None, host=None)
+
+    assert elsewhere.token_error.code == "invalid_conversation_token"
+    assert elsewhere.state.conversation_id != opening.state.conversation_id
+    assert tampered.token_error.code == "invalid_conversation_token"
 
 
 @pytest.mark.parametrize(
@@ -154,7 +186,7 @@ def test_an_unknown_token_starts_a_new_conversation_and_says_why():
     assert opening.token_error is not None
     assert opening.token_error.code == "invalid_conversation_token"
     assert opening.token != foreign_token
-    assert Conversation.objects.get(id=opening.state.conversation_id).chatbot == chatbot
+    assert opening.state.chatbot == chatbot
 
 
 @pytest.mark.parametrize(
@@ -213,7 +245,7 @@ def test_a_process_keeps_the_chatbots_connected_to_most_recently(
     for chatbot_id in ("a", "b", "a", "c"):
         chat_open(chatbot_id=chatbot_id, token="", origin=None, host=None)
 
-    with django_assert_num_queries(1):  # "a" is still kept: only the new conversation is written
+    with django_assert_num_queries(0):  # "a" is still kept
         chat_open(chatbot_id="a", token="", origin=None, host=None)
-    with django_assert_num_queries(3):  # "b" was forgotten: the chatbot and its flows are read again
+    with django_assert_num_queries(2):  # "b" was forgotten: the chatbot and its flows are read again
         chat_open(chatbot_id="b", token="", origin=None, host=None)

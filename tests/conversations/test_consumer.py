@@ -156,9 +156,13 @@ async def test_listed_origins_are_allowed(chatbot):
         ('{"type": "message", "text": "   "}', "empty_message"),
         ('{"type": "message"}', "empty_message"),
         (json.dumps({"type": "message", "text": "x" * 3000}), "message_too_long"),
-        (json.dumps({"type": "message", "text": "x" * 20000}), "frame_too_large"),
         ('{"type": "message", "text": "hi", "client_id": 5}', "invalid_client_id"),
         ('{"type": "resume", "message_id": 7}', "malformed_event"),
+        ('{"type": "resume", "message_id": "not-a-uuid", "after_seq": 0}', "malformed_event"),
+        ('{"type": "message", "text": "hi\\u0000there"}', "invalid_characters"),
+        ('{"type": "message", "text": "hi", "client_id": "c\\u0000"}', "invalid_characters"),
+        ('{"type": "message", "text": "hi", "image_id": "\\u0000"}', "invalid_characters"),
+        ('{"type": "stop", "\\u0000": 1}', "invalid_characters"),
         ('{"type": "resume", "message_id": "00000000-0000-0000-0000-000000000000"}', "resume_not_available"),
     ],
 )
@@ -376,8 +380,59 @@ async def test_one_clients_errors_never_touch_another_clients_stream(openai_chat
     await bad.disconnect()
 
 
-async def test_the_conversation_is_stored_for_its_chatbot(chatbot):
+async def test_a_frame_over_the_limit_gets_its_code_and_closes_the_socket(chatbot):
+    comm, _ = await connect("shop")
+
+    await comm.send_to(text_data=json.dumps({"type": "message", "text": "x" * 20000}))
+
+    assert (await comm.receive_json_from())["code"] == "frame_too_large"
+    assert await comm.receive_output() == {"type": "websocket.close", "code": 4413}
+
+
+async def test_a_nul_character_is_refused_before_anything_is_written(chatbot):
+    comm, _ = await connect("shop")
+
+    await comm.send_to(text_data=json.dumps({"type": "message", "text": "Fragt\x00?", "client_id": "c-1"}))
+    error = await comm.receive_json_from()
+    await comm.disconnect()
+
+    assert error["code"] == "invalid_characters"
+    assert not await sync_to_async(Message.objects.exists)()
+    assert not await sync_to_async(Conversation.objects.exists)()
+
+
+async def test_connecting_without_a_message_stores_no_conversation(chatbot):
     comm, hello = await connect("shop")
+    await comm.disconnect()
+    again, resumed = await connect("shop", token=hello["token"])
+    await again.disconnect()
+
+    assert resumed["id"] == hello["id"]
+    assert not await sync_to_async(Conversation.objects.exists)()
+
+
+async def test_connections_over_the_per_address_cap_are_refused(chatbot, settings):
+    settings.CHAT_MAX_CONNECTIONS_PER_IP = 2
+    first, _ = await connect("shop")
+    second, _ = await connect("shop")
+
+    third = communicator("shop")
+    await third.connect()
+    refused = await third.receive_json_from()
+    closed = await third.receive_output()
+    await first.disconnect()
+    fourth, hello = await connect("shop")
+
+    assert refused["code"] == "rate_limited"
+    assert closed == {"type": "websocket.close", "code": 4429}
+    assert hello["type"] == "conversation"
+    await second.disconnect()
+    await fourth.disconnect()
+
+
+async def test_the_conversation_is_stored_for_its_chatbot_at_the_first_message(chatbot):
+    comm, hello = await connect("shop")
+    await ask(comm, "How much is shipping?")
     await comm.disconnect()
 
     conversation = await sync_to_async(Conversation.objects.select_related("chatbot").get)(id=hello["id"])

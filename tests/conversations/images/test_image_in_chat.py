@@ -5,10 +5,10 @@ import json
 import pytest
 from asgiref.sync import sync_to_async
 
-from conversations.chat_store import conversation_create
+from conversations.chat_store import conversation_create, conversation_for_token
 from conversations.flows import chatbot_flows_ensure
 from conversations.images.services import image_upload_create
-from conversations.models import Conversation, Message
+from conversations.models import Message
 from tests.conversations.chat_helpers import ask, connect, kb_add
 from tests.conversations.factories import ChatbotFactory
 from tests.conversations.images.conftest import picture, upload
@@ -30,7 +30,8 @@ async def test_the_image_description_reaches_the_prompt_and_the_question_keeps_t
     )
     openai_server.script("A broken wine bottle with a red label.", "We replace broken bottles.")
     comm, hello = await connect("shop")
-    conversation = await sync_to_async(Conversation.objects.get)(id=hello["id"])
+    # As the widget does: the upload, by the conversation's token, comes before the first message.
+    conversation = await sync_to_async(conversation_for_token)(chatbot=shop, token=hello["token"])
     image = await sync_to_async(image_upload_create)(
         chatbot=shop,
         conversation=conversation,
