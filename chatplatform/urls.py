@@ -1,6 +1,7 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from chatplatform import errors, health
@@ -15,6 +16,10 @@ urlpatterns = [
     path("api/v1/", include("conversations.urls")),
     path("api/v1/", include("tracking.urls")),
     path("chat/<slug:chatbot_id>/", demo_views.chat_demo, name="chat-demo"),
+    # Any other API path is the API's JSON 404, also with DEBUG on, where Django would show its
+    # HTML debug page instead of handler404. Paths without their final slash are left out, so
+    # that APPEND_SLASH still redirects them.
+    re_path(r"^api/(?:.*/)?$", csrf_exempt(errors.json_not_found), name="api-not-found"),
 ]
 
 

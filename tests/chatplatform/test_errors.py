@@ -30,7 +30,7 @@ class EchoApi(APIView):
         return Response({"count": data.validated_data["count"]})
 
 
-urlpatterns = [*project_urlpatterns, path("api/test/echo/", EchoApi.as_view())]
+urlpatterns = [path("api/test/echo/", EchoApi.as_view()), *project_urlpatterns]
 
 
 @pytest.fixture(autouse=True)
