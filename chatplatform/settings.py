@@ -358,10 +358,16 @@ IMAGE_MAX_FRAMES = env.int("IMAGE_MAX_FRAMES", default=50)
 # Uploaded images and their descriptions are deleted this many days after upload.
 IMAGE_RETENTION_DAYS = env.int("IMAGE_RETENTION_DAYS", default=30)
 # Images a chat visitor may upload (conversations/images/throttles.py), as DRF rates: N/second,
-# N/minute, N/hour or N/day. Integrations and staff are not limited.
+# N/minute, N/hour or N/day. Staff are not limited.
 IMAGE_UPLOAD_RATE_PER_CONVERSATION = env("IMAGE_UPLOAD_RATE_PER_CONVERSATION", default="10/hour")
 IMAGE_UPLOAD_RATE_PER_ADDRESS = env("IMAGE_UPLOAD_RATE_PER_ADDRESS", default="30/hour")
-for _rate_name in ("IMAGE_UPLOAD_RATE_PER_CONVERSATION", "IMAGE_UPLOAD_RATE_PER_ADDRESS"):
+# Images an integration may upload per API key, since each is described by the vision model.
+IMAGE_UPLOAD_RATE_PER_API_KEY = env("IMAGE_UPLOAD_RATE_PER_API_KEY", default="600/hour")
+for _rate_name in (
+    "IMAGE_UPLOAD_RATE_PER_CONVERSATION",
+    "IMAGE_UPLOAD_RATE_PER_ADDRESS",
+    "IMAGE_UPLOAD_RATE_PER_API_KEY",
+):
     if not re.fullmatch(r"\d+/(second|minute|hour|day)", globals()[_rate_name]):
         raise ImproperlyConfigured(
             f"{_rate_name} must be a number of uploads per second, minute, hour or day, such as 10/hour."

@@ -35,7 +35,12 @@ from conversations.images.access import (
 )
 from conversations.images.messages import image_error
 from conversations.images.services import image_upload_create
-from conversations.images.throttles import UploadsPerAddress, UploadsPerConversation, uploads_throttled
+from conversations.images.throttles import (
+    UploadsPerAddress,
+    UploadsPerApiKey,
+    UploadsPerConversation,
+    uploads_throttled,
+)
 from conversations.images.validation import ImageRefused, file_too_large, upload_declared_size_check
 from conversations.models import ChatbotSettings, ImageUpload
 from conversations.selectors import chatbot_not_found
@@ -108,7 +113,7 @@ class ImageUploadCreateApi(APIView):
         SessionAuthentication,
     ]
     permission_classes = [IsChatbotIntegrationStaffOrVisitor]
-    throttle_classes = [UploadsPerConversation, UploadsPerAddress]
+    throttle_classes = [UploadsPerConversation, UploadsPerAddress, UploadsPerApiKey]
     parser_classes = [MultiPartParser]
     chatbot: ChatbotSettings | None = None
 

@@ -1,11 +1,13 @@
-"""How many images a chat visitor may upload, per conversation and per address.
+"""How many images a chat visitor may upload, per conversation and per address, and an
+integration per API key.
 
 The upload endpoint is public to visitors (a conversation token is all it takes, and anyone can
 open a conversation), and every upload is stored and described by the vision model, which the
 shop pays for. Visitors are limited per conversation and, because new conversations cost
-nothing, per address; integrations (API key) and staff are not limited here. A refused upload
-is answered `429 rate_limited` with `Retry-After`, before its body is read, its message in the
-chatbot's language.
+nothing, per address; integrations per key, more generously, so that a leaked or looping key
+cannot run up the bill without bound; staff are not limited. A refused upload is answered
+`429 rate_limited` with `Retry-After`, before its body is read, its message in the chatbot's
+language.
 """
 
 import math
@@ -16,6 +18,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from conversations.images.access import ConversationAccess
 from conversations.images.messages import image_message
+from conversations.models import ChatbotAPIKey
 
 
 def uploads_throttled(wait: float | None, *, language: str) -> Throttled:
@@ -56,3 +59,15 @@ class UploadsPerAddress(_VisitorUploads):
 
     def visitor(self, request) -> str:
         return self.get_ident(request)
+
+
+class UploadsPerApiKey(SimpleRateThrottle):
+    scope = "integration_images_key"
+
+    def get_rate(self) -> str:
+        return settings.IMAGE_UPLOAD_RATE_PER_API_KEY
+
+    def get_cache_key(self, request, view) -> str | None:
+        if not isinstance(request.auth, ChatbotAPIKey):
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": request.auth.prefix}

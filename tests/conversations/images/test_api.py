@@ -6,7 +6,8 @@ import time
 import pytest
 
 from conversations.chat_store import conversation_create
-from conversations.models import ChatbotAPIKey, ImageUpload
+from conversations.conversation_tokens import conversation_token_mint
+from conversations.models import ChatbotAPIKey, Conversation, ImageUpload
 from tests.conversations.factories import ChatbotFactory
 from tests.conversations.images.conftest import (
     SAMPLE_FORMATS,
@@ -95,6 +96,21 @@ def test_the_widget_uploads_with_its_conversation_token(client, conversation_and
 
     assert response.status_code == 201
     assert ImageUpload.objects.get(pk=response.json()["id"]).conversation == conversation
+
+
+def test_the_widget_may_upload_before_the_first_message_which_stores_the_conversation(client, chatbot):
+    conversation_id, token = conversation_token_mint(chatbot_id=chatbot.chatbot_id)  # as on connect
+    headers = {"HTTP_X_CONVERSATION_TOKEN": token}
+
+    refused = client.post(URL, {"file": upload("a.txt", b"not an image")}, **headers)
+    assert refused.status_code == 415
+    assert not Conversation.objects.exists()
+    response = client.post(URL, {"file": upload("label.gif", sample("label.gif"))}, **headers)
+
+    assert response.status_code == 201
+    conversation = ImageUpload.objects.get(pk=response.json()["id"]).conversation
+    assert conversation.id == conversation_id
+    assert conversation.chatbot == chatbot
 
 
 def test_a_wrong_conversation_token_is_refused_in_the_chatbots_language(client, chatbot, media_files):
@@ -389,6 +405,18 @@ def test_new_conversations_do_not_lift_the_per_address_upload_rate(client, shop_
     responses = [client.post(URL, {"file": upload("a.gif", sample("label.gif"))}, **each) for each in headers]
 
     assert [response.status_code for response in responses] == [201, 201, 201, 429]
+
+
+def test_an_integration_past_its_keys_upload_rate_is_refused(post, chatbot, settings):
+    settings.IMAGE_UPLOAD_RATE_PER_API_KEY = "2/hour"
+    other_key = ChatbotAPIKey.objects.create_key(chatbot=chatbot, name="another backend")[1]
+
+    statuses = [post().status_code for _ in range(3)]
+    other = post(headers={"HTTP_AUTHORIZATION": f"Api-Key {other_key}"})
+
+    assert statuses == [201, 201, 429]
+    assert other.status_code == 201
+    assert ImageUpload.objects.count() == 3
 
 
 def test_integrations_are_not_held_to_the_visitor_upload_rates(post, settings):
