@@ -3,8 +3,8 @@
 Takes daphne's command-line arguments. daphne (through Twisted) receives a whole request body
 before the application sees any of it, so without a ceiling anyone can make the process hold
 and copy an arbitrarily large body. Here a body larger than `HTTP_MAX_BODY_BYTES` is refused
-with 413 and the API's JSON error, from its Content-Length before a byte of it is read, or, when
-it comes chunked, as soon as the bytes received pass the ceiling; the connection is then closed.
+with 413 `request_too_large`, from its Content-Length before a byte of it is read, or, when it
+comes chunked, as soon as the bytes received pass the ceiling; the connection is then closed.
 """
 
 import json
@@ -55,7 +55,7 @@ class LimitedWebRequest(WebRequest):
 
     def refuse(self) -> None:
         self.refused = True
-        self.channel.transport.write(self.server.body_too_large_response)
+        self.channel.transport.write(self.server.too_large_response)
         self.channel.loseConnection()
 
 
@@ -74,7 +74,7 @@ class LimitedServer(Server):
         super().__init__(*args, **kwargs)
         # The application, and with it Django's settings, is loaded before the server is made.
         self.max_body_bytes = settings.HTTP_MAX_BODY_BYTES if max_body_bytes is None else max_body_bytes
-        self.body_too_large_response = body_too_large_response(self.max_body_bytes)
+        self.too_large_response = too_large_response(self.max_body_bytes)
 
     # Server.run() makes its HTTP factory and starts listening with it in one go, with no hook in
     # between: the assignment is where the limited factory takes the place of daphne's.
@@ -100,11 +100,11 @@ class LimitedServer(Server):
         self._ws_factory = factory
 
 
-def body_too_large_response(max_body_bytes: int) -> bytes:
+def too_large_response(max_body_bytes: int) -> bytes:
     from chatplatform.errors import error_body  # needs Django's settings, so only once they are set
 
     body = json.dumps(
-        error_body("body_too_large", f"The request body may be at most {max_body_bytes} bytes.")
+        error_body("request_too_large", f"The request body may be at most {max_body_bytes} bytes.")
     ).encode()
     head = (
         "HTTP/1.1 413 Content Too Large\r\nContent-Type: application/json\r\n"

@@ -148,7 +148,7 @@ def test_it_refuses_a_body_over_the_limit_from_its_length_before_reading_it(web,
 
     assert status == 413
     assert headers["content-type"] == "application/json"
-    assert error_code(body) == "body_too_large"
+    assert error_code(body) == "request_too_large"
 
 
 def test_it_refuses_a_chunked_body_once_it_passes_the_limit(web):
@@ -161,7 +161,7 @@ def test_it_refuses_a_chunked_body_once_it_passes_the_limit(web):
     status, _, body = exchange(port, head, chunked(b"x" * (LIMIT + 1)))
 
     assert status == 413
-    assert error_code(body) == "body_too_large"
+    assert error_code(body) == "request_too_large"
 
 
 def test_a_body_within_the_limit_reaches_the_application(web):
