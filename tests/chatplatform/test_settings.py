@@ -164,3 +164,35 @@ def test_check_deploy_refuses_an_invalid_encryption_key_without_echoing_it(tmp_p
     assert "is not a valid Fernet key" in result.stderr
     for key in keys.split(","):
         assert key not in result.stderr + result.stdout
+
+
+def test_it_refuses_to_start_with_a_trusted_proxy_that_is_not_an_address(tmp_path):
+    env = clean_env(tmp_path, TRUSTED_PROXIES="10.0.0.0/8,proxy.internal")
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+
+    assert result.returncode != 0
+    assert "TRUSTED_PROXIES: 'proxy.internal' is not an address or network" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("uploads", "ceiling"),
+    [({}, 21 * 1024 * 1024), ({"IMAGE_MAX_UPLOAD_BYTES": str(40 * 1024 * 1024)}, 41 * 1024 * 1024)],
+)
+def test_the_body_ceiling_is_the_largest_upload_plus_room_for_the_framing(tmp_path, uploads, ceiling):
+    probe = (
+        "import django; django.setup(); from django.conf import settings; print(settings.HTTP_MAX_BODY_BYTES)"
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        env=clean_env(tmp_path, **uploads),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    assert int(result.stdout.strip().splitlines()[-1]) == ceiling
