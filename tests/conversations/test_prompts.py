@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from conversations.models import PromptTemplate
 from conversations.prompts import DEFAULT_TEMPLATES, prompt_template_text
 from tests.conversations.factories import ChatbotFactory
+from tests.waiting import until
 
 pytestmark = pytest.mark.django_db
 
@@ -105,10 +106,16 @@ async def test_answers_see_an_edit_made_here_at_once_and_one_made_elsewhere_with
     assert await aprompt_template_text(chatbot_pk=chatbot.pk, purpose="answer") == "C: {context}"
 
 
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
 @pytest.mark.django_db(transaction=True)
 async def test_templates_in_use_are_reread_in_the_background(redis_cache, settings, monkeypatch):
-    import asyncio
-
     from asgiref.sync import sync_to_async
     from django.core.cache import cache
 
@@ -116,13 +123,25 @@ async def test_templates_in_use_are_reread_in_the_background(redis_cache, settin
     from conversations.prompts import _cache_key, aprompt_template_text
 
     settings.PROMPT_TEMPLATE_RECHECK_SECONDS = 0.2
+    clock = FakeClock()
+    monkeypatch.setattr(prompts, "time", clock)  # the recheck window moves only when moved here
+    background_reads: list[dict] = []
+    on_values = prompts._template_watch._on_values
+
+    def recording(texts):
+        on_values(texts)
+        background_reads.append(texts)
+
+    monkeypatch.setattr(prompts._template_watch, "_on_values", recording)
     chatbot = await sync_to_async(ChatbotFactory)()
     assert await aprompt_template_text(chatbot_pk=chatbot.pk, purpose="answer") == DEFAULT_TEMPLATES["answer"]
     # Another web process saves a template: its save drops the shared entry, its next read fills it.
-    await sync_to_async(cache.set)(_cache_key(chatbot.pk, "answer", ""), "Elsewhere: {context}", 600)
+    key = _cache_key(chatbot.pk, "answer", "")
+    await sync_to_async(cache.set)(key, "Elsewhere: {context}", 600)
     reads = []
     monkeypatch.setattr(prompts, "cache_aget", lambda *args: reads.append(args))
-    await asyncio.sleep(0.5)
+    clock.now += 10  # past the recheck time; the background read below is what keeps it fresh
+    await until(lambda: {key: "Elsewhere: {context}"} in background_reads, timeout=30)
 
     assert await aprompt_template_text(chatbot_pk=chatbot.pk, purpose="answer") == "Elsewhere: {context}"
     assert reads == []  # the answer itself did not wait for a read

@@ -176,12 +176,12 @@ def test_it_times_out_within_the_budget(distributor_server):
         api_key_integration(distributor_server), timeout=0.2, budget=0.6, backoff=0.01
     )
 
-    started = time.monotonic()
     with pytest.raises(OrderClientError) as caught:
         client.fetch_order("1")
 
     assert caught.value.code == "order_timeout"
-    assert time.monotonic() - started < 0.6 + 0.2 + 0.3
+    # Attempts of 0.2 s within a 0.6 s budget: never more than three, however slow the machine.
+    assert 1 <= len(distributor_server.order_requests()) <= 3
 
 
 @pytest.mark.parametrize(

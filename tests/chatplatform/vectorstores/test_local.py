@@ -345,6 +345,16 @@ async def test_answers_trust_a_matrix_confirmed_within_the_recheck_time(redis_ca
     assert version_reads == [docs]
 
 
+class FakeClock:
+    """`time` for the matrix cache: its recheck window moves only when the test moves it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
 @pytest.mark.django_db(transaction=True)
 async def test_indexes_in_use_are_rechecked_in_the_background_so_answers_do_not_wait(
     redis_cache, settings, monkeypatch
@@ -352,7 +362,19 @@ async def test_indexes_in_use_are_rechecked_in_the_background_so_answers_do_not_
     from asgiref.sync import sync_to_async
     from django.core.cache import cache
 
+    from tests.waiting import until
+
     settings.LOCAL_VECTOR_RECHECK_SECONDS = 0.2
+    clock = FakeClock()
+    monkeypatch.setattr(local, "time", clock)
+    background_reads: list[dict] = []
+    on_values = local._version_watch._on_values
+
+    def recording(versions):
+        on_values(versions)
+        background_reads.append(versions)
+
+    monkeypatch.setattr(local._version_watch, "_on_values", recording)
     docs = store()
     await sync_to_async(docs.upsert)([record("a", [1, 0])])
     await docs.aquery([1, 0], top_k=5)
@@ -364,7 +386,10 @@ async def test_indexes_in_use_are_rechecked_in_the_background_so_answers_do_not_
         return await original(self)
 
     monkeypatch.setattr(LocalVectorStore, "_aversion", counting_aversion)
-    await asyncio.sleep(0.5)  # past the recheck time: confirmed meanwhile in the background
+    # Past the recheck time; the next background read confirms the version meanwhile.
+    clock.now += 10
+    seen = len(background_reads)
+    await until(lambda: len(background_reads) > seen, timeout=30)
 
     assert [m.id for m in await docs.aquery([1, 0], top_k=5)] == ["a"]
     assert version_reads == []
@@ -374,7 +399,7 @@ async def test_indexes_in_use_are_rechecked_in_the_background_so_answers_do_not_
         index_name="docs", namespace="shop-1", vector_id="b", values=encode_values([1, 0.2]), metadata={}
     )
     await sync_to_async(cache.set)(docs._version_key(), "changed-elsewhere", None)
-    await asyncio.sleep(0.5)
+    await until(lambda: {docs._version_key(): "changed-elsewhere"} in background_reads, timeout=30)
 
     assert [m.id for m in await docs.aquery([1, 0], top_k=5)] == ["a", "b"]
     local_vector_cache_clear()  # stops the background check before this test's loop ends
