@@ -9,9 +9,10 @@ import orjson
 import pytest
 from asgiref.sync import sync_to_async
 
+from conversations.chat_store import conversation_for_token
 from conversations.flows import chatbot_flows_ensure
 from conversations.images.services import image_upload_create
-from conversations.models import ChatbotSettings, Conversation
+from conversations.models import ChatbotSettings
 from tests.conversations.chat_helpers import ask, connect, kb_add
 from tests.conversations.factories import ChatbotFactory
 from tests.conversations.images.conftest import picture, upload
@@ -111,7 +112,8 @@ async def test_personal_details_read_off_an_image_stay_out_of_every_prompt(shop,
     label = f"Et pakkelabel: Anna Jensen, {EMAIL}, {POSTCODE} København N, tlf. {PHONE}."
     openai_chat.script(label, "Vi sender en ny pakke.")
     comm, hello = await connect("shop")
-    conversation = await sync_to_async(Conversation.objects.get)(id=hello["id"])
+    # As the widget does: the upload, by the conversation's token, comes before the first message.
+    conversation = await sync_to_async(conversation_for_token)(chatbot=shop, token=hello["token"])
     image = await sync_to_async(image_upload_create)(
         chatbot=shop,
         conversation=conversation,
