@@ -381,7 +381,7 @@ HTTP_MAX_BODY_BYTES = env.int(
 )
 # Addresses or networks (CIDR) of the reverse proxies in front of the web process: only from these
 # are X-Forwarded-For and X-Forwarded-Proto believed (chatplatform/proxies.py). Empty: from none.
-TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+TRUSTED_PROXIES = [proxy.strip() for proxy in env.list("TRUSTED_PROXIES", default=[]) if proxy.strip()]
 for _proxy in TRUSTED_PROXIES:
     try:
         ipaddress.ip_network(_proxy, strict=False)

@@ -167,7 +167,7 @@ def test_check_deploy_refuses_an_invalid_encryption_key_without_echoing_it(tmp_p
 
 
 def test_it_refuses_to_start_with_a_trusted_proxy_that_is_not_an_address(tmp_path):
-    env = clean_env(tmp_path, TRUSTED_PROXIES="10.0.0.0/8,proxy.internal")
+    env = clean_env(tmp_path, TRUSTED_PROXIES="10.0.0.0/8, proxy.internal")
 
     result = subprocess.run(
         [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True
