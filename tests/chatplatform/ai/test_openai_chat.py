@@ -143,14 +143,13 @@ async def test_429_is_provider_rate_limited_with_the_retry_after(
 async def test_a_hanging_provider_is_provider_timeout(openai_server: FakeOpenAIServer, settings):
     settings.OPENAI_TIMEOUT_SECONDS = 0.3
     openai_server.script(hang=5)
-    started = time.monotonic()
 
     with pytest.raises(ProviderError) as caught:
         await OpenAIChatProvider().stream_chat(chat_request("Hi")).collect()
 
+    # A normal reply would follow the hang: the error can only be the client's own timeout.
     assert caught.value.code == "provider_timeout"
     assert caught.value.retryable is True
-    assert time.monotonic() - started < 2
 
 
 async def test_a_stream_that_stalls_mid_answer_is_provider_timeout(openai_server: FakeOpenAIServer, settings):
@@ -182,17 +181,16 @@ async def test_aclose_stops_the_stream_and_closes_the_connection(openai_server: 
     stream = OpenAIChatProvider().stream_chat(chat_request("Hi"))
     first = [await anext(stream), await anext(stream)]
 
-    started = time.monotonic()
     await stream.aclose()
 
-    assert time.monotonic() - started < 0.2
     assert first == [" word0", " word1"]
     assert await read_all(stream) == []
     assert openai_server.wait_for_outcome() == "client_disconnected"
 
 
 async def test_aclose_from_another_task_ends_the_reading_loop(openai_server: FakeOpenAIServer):
-    openai_server.script(tokens=["First"] + [f" word{number}" for number in range(100)], interval=0.3)
+    # Tokens far apart, so that none follows "First" before the close however busy the machine.
+    openai_server.script(tokens=["First"] + [f" word{number}" for number in range(100)], interval=3)
     stream = OpenAIChatProvider().stream_chat(chat_request("Hi"))
     deltas: list[str] = []
     first_arrived = asyncio.Event()
@@ -204,27 +202,28 @@ async def test_aclose_from_another_task_ends_the_reading_loop(openai_server: Fak
         return "ended"
 
     task = asyncio.create_task(reader())
-    await asyncio.wait_for(first_arrived.wait(), 2)
-    await asyncio.sleep(0.05)  # the reader is now waiting for the next token
-    started = time.monotonic()
+    await asyncio.wait_for(first_arrived.wait(), 10)
+    # The reader ran on to its next read before this task resumed: it is waiting for a token.
     await stream.aclose()
 
-    assert await asyncio.wait_for(task, 1) == "ended"
-    assert time.monotonic() - started < 0.2
+    assert await asyncio.wait_for(task, 10) == "ended"
     assert deltas == ["First"]
-    assert openai_server.wait_for_outcome() == "client_disconnected"
+    # The server notices at its next write, one interval on.
+    assert openai_server.wait_for_outcome(timeout=10) == "client_disconnected"
 
 
 async def test_cancelling_the_reading_task_still_cancels_it(openai_server: FakeOpenAIServer):
     openai_server.script(tokens=[f" word{number}" for number in range(100)], interval=0.1)
     stream = OpenAIChatProvider().stream_chat(chat_request("Hi"))
 
+    reading = asyncio.Event()
+
     async def reader() -> None:
         async for _ in stream:
-            pass
+            reading.set()
 
     task = asyncio.create_task(reader())
-    await asyncio.sleep(0.2)
+    await asyncio.wait_for(reading.wait(), 10)
     task.cancel()
 
     with pytest.raises(asyncio.CancelledError):

@@ -7,6 +7,7 @@ from chatplatform.ai.base import ProviderError
 from chatplatform.ai.local import LocalEmbedder
 from chatplatform.ai.openai import OpenAIEmbedder
 from tests.fakes.openai_server import FakeOpenAIServer, Reply, fake_embedding
+from tests.waiting import until
 
 pytestmark = pytest.mark.usefixtures("openai_settings")
 
@@ -67,7 +68,7 @@ async def test_a_cancelled_question_does_not_cancel_the_others_in_its_request(op
     openai_server.default_reply = Reply(first_token_delay=0.2)
     leaving = asyncio.ensure_future(embedder.aembed_query("Fragt?"))
     staying = asyncio.ensure_future(embedder.aembed_query("Fragt?"))
-    await asyncio.sleep(0.05)
+    await until(lambda: len(openai_server.requests) == 1, timeout=10)  # both are in that request
 
     leaving.cancel()
 

@@ -1,7 +1,6 @@
 """REST: POST /api/v1/chatbots/<chatbot_id>/images/ for integrations, staff and the widget."""
 
 import io
-import time
 
 import pytest
 
@@ -248,7 +247,6 @@ class EndlessBody(io.RawIOBase):
 def test_a_body_declared_too_large_is_refused_before_it_is_read(client, auth, settings, media_files):
     settings.IMAGE_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
     body = EndlessBody()
-    started = time.monotonic()
 
     response = client.generic(
         "POST",
@@ -260,7 +258,6 @@ def test_a_body_declared_too_large_is_refused_before_it_is_read(client, auth, se
     )
 
     assert error_of(response) == (413, "file_too_large")
-    assert time.monotonic() - started < 2
     assert body.bytes_read == 0
     assert media_files() == []
 
