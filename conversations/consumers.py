@@ -269,11 +269,18 @@ def _uuid_text(value: object) -> str | None:
 
 
 def _holds_nul(value: object) -> bool:
-    """Whether a decoded JSON value has a NUL character in any string, keys included."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any("\x00" in key or _holds_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_holds_nul(item) for item in value)
+    """Whether a decoded JSON value has a NUL character in any string, keys included.
+
+    Without recursion: orjson accepts nesting deeper than Python's recursion limit."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
     return False

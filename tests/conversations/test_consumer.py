@@ -163,6 +163,11 @@ async def test_listed_origins_are_allowed(chatbot):
         ('{"type": "message", "text": "hi", "client_id": "c\\u0000"}', "invalid_characters"),
         ('{"type": "message", "text": "hi", "image_id": "\\u0000"}', "invalid_characters"),
         ('{"type": "stop", "\\u0000": 1}', "invalid_characters"),
+        pytest.param(
+            '{"type": "stop", "deep": ' + "[" * 1000 + '"\\u0000"' + "]" * 1000 + "}",
+            "invalid_characters",
+            id="nested-nul",
+        ),
         ('{"type": "resume", "message_id": "00000000-0000-0000-0000-000000000000"}', "resume_not_available"),
     ],
 )
