@@ -126,7 +126,7 @@ def _chromium() -> None:
     if missing:
         if _in_ci():
             pytest.fail(f"{missing}; under CI the browser test must run.")
-        pytest.skip(missing)
+        pytest.skip(f"browser test skipped, no browser here: {missing}")
 
 
 @pytest.fixture(scope="module")
