@@ -5,9 +5,9 @@ the first token, and the answer once after the last. When many answers run at on
 are gathered: whatever waits when the writer is free goes in one transaction (three INSERTs for
 any number of questions), and each caller resumes once its own write is committed. A lone write
 leaves at once; nothing waits for a batch to fill. If a batch fails, its writes are retried one
-by one, so that one bad write (its conversation deleted meanwhile, say) fails alone; a write that
-lost its connection (the server restarted, the connection was terminated) is tried again, on
-another connection, up to `ATTEMPTS` times in all.
+by one, so that one bad write (its conversation deleted meanwhile, say) fails alone; a batch
+that lost its connection (the server restarted, the connection was terminated) is tried again,
+on another connection, up to `ATTEMPTS` times in all.
 
 On PostgreSQL the writes run on threads of their own rather than the one thread that Channels and
 Django share for sync calls, where a burst of writes would queue ahead of the short reads that
@@ -28,6 +28,7 @@ from typing import Generic, TypeVar
 
 from channels.db import database_sync_to_async
 from django.db import InterfaceError, OperationalError, close_old_connections, connection
+from psycopg_pool import PoolTimeout
 
 from chatplatform.loops import PerLoop
 from conversations import chat_store
@@ -92,46 +93,47 @@ class _Batches(Generic[T]):
         try:
             while self._pending:
                 batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-                try:
-                    await write([item for item, _ in batch])
-                except Exception as exc:
-                    if len(batch) == 1:
-                        _settle(batch[0][1], await _write_again(write, batch[0][0], exc))
-                        continue
+                failed = await _write_retrying(write, [item for item, _ in batch])
+                if failed is not None and len(batch) > 1 and not _connection_lost(failed):
                     logger.warning(
-                        "A batch of %d chat writes failed (%s); writing them one by one", len(batch), exc
+                        "A batch of %d chat writes failed (%s); writing them one by one", len(batch), failed
                     )
                     for item, future in batch:
-                        _settle(future, await _write_again(write, item, None))
-                else:
-                    for _, future in batch:
-                        _settle(future, None)
+                        _settle(future, await _write_retrying(write, [item]))
+                    continue
+                for _, future in batch:
+                    _settle(future, failed)
         finally:
             self._drainer = None
 
 
-async def _write_again(write, item, failed: Exception | None) -> Exception | None:
-    """Write `item` alone (after its first try failed with `failed`, if given), again while its
-    connection is what failed; the last error, or None once written."""
-    tries = 1 if failed is not None else 0
-    while failed is None or (_connection_lost(failed) and tries < ATTEMPTS):
-        if tries > 1:
-            await asyncio.sleep(RETRY_PAUSE * 2 ** (tries - 2))
-        tries += 1
+async def _write_retrying(write, items: list) -> Exception | None:
+    """Write `items` together, again while their connection is what failed (up to `ATTEMPTS`
+    tries); None once written, else the last error."""
+    attempt = 1
+    while True:
         try:
-            await write([item])
+            await write(items)
         except Exception as exc:
-            failed = exc
-            if _connection_lost(exc):
-                logger.warning("A chat write lost its connection (try %d of %d): %s", tries, ATTEMPTS, exc)
+            if not _connection_lost(exc) or _pool_exhausted(exc) or attempt == ATTEMPTS:
+                return exc
+            logger.warning("Chat writes lost their connection (try %d of %d): %s", attempt, ATTEMPTS, exc)
         else:
             return None
-    return failed
+        if attempt > 1:  # the first retry at once: a fresh connection is usually all it takes
+            await asyncio.sleep(RETRY_PAUSE * 2 ** (attempt - 2))
+        attempt += 1
 
 
 def _connection_lost(exc: Exception) -> bool:
     # Not IntegrityError and the like: the same write would fail the same way again.
     return isinstance(exc, OperationalError | InterfaceError)
+
+
+def _pool_exhausted(exc: Exception) -> bool:
+    # The pool found no live connection within its own timeout: the database is down, and
+    # waiting that long again per try would only delay the answer's error.
+    return isinstance(exc.__cause__, PoolTimeout)
 
 
 def _settle(future: asyncio.Future, exc: Exception | None) -> None:
