@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from chatplatform.redis_async import async_redis
 from conversations.answer_buffer import _REDIS_KEY as MIRROR_KEY
-from conversations.answer_buffer import _entry_frames
+from conversations.answer_buffer import KEEP_SECONDS, _entry_frames, encode
 from conversations.chat_store import AnswerOutcome, answers_finish
 from conversations.models import Message, StreamingSession, WebProcessHeartbeat
 from conversations.web_process import OWNER_GONE_AFTER_SECONDS
@@ -38,6 +38,7 @@ OUTCOME_KEY = "chatplatform:answer-outcome:{}"
 OUTCOMES_INDEX = "chatplatform:answer-outcomes"
 OUTCOME_KEEP_SECONDS = 24 * 3600
 INTERRUPTED_CODE = "answer_interrupted"
+INTERRUPTED_MESSAGE = "The server restarted before the answer was complete; please ask again."
 # Answers handled per run; the next run, a minute later, takes the rest.
 BATCH = 500
 
@@ -122,7 +123,8 @@ def _orphans_interrupt(client: redis.Redis | None, now: datetime) -> int:
     )
     interrupted = 0
     for answer_id in orphans:
-        tokens = _mirrored_tokens(client, str(answer_id)) if client else []
+        mirror = _Mirror.read(client, str(answer_id)) if client else _Mirror()
+        tokens = mirror.tokens
         with transaction.atomic():
             marked = Message.objects.filter(id=answer_id, status=Message.Status.STREAMING).update(
                 status=Message.Status.INTERRUPTED, text="".join(tokens), error_code=INTERRUPTED_CODE
@@ -134,20 +136,56 @@ def _orphans_interrupt(client: redis.Redis | None, now: datetime) -> int:
                     error_code=INTERRUPTED_CODE,
                     ended_at=now,
                 )
+        if marked and client:
+            mirror.end(client, str(answer_id))
         interrupted += marked
     return interrupted
 
 
-def _mirrored_tokens(client: redis.Redis, answer_id: str) -> list[str]:
-    """The texts of the token events the answer's Redis mirror holds, in order."""
-    try:
-        entries = client.xrange(MIRROR_KEY.format(answer_id))
-    except redis.RedisError:
-        logger.warning("Could not read the mirror of answer %s", answer_id, exc_info=True)
-        return []
-    texts: dict[int, str] = {}
-    for entry_id, fields in entries:
-        for number, frame in _entry_frames(entry_id, fields):
-            if number > 0 and frame.startswith('{"type":"token"'):
-                texts[number] = orjson.loads(frame)["text"]
-    return [texts[number] for number in sorted(texts)]
+@dataclasses.dataclass
+class _Mirror:
+    """What an answer's Redis mirror (`answer_buffer`) holds: its token texts in order, the
+    number of its last frame, and whether a final frame ended it."""
+
+    tokens: list[str] = dataclasses.field(default_factory=list)
+    last: int | None = None
+    ended: bool = False
+
+    @classmethod
+    def read(cls, client: redis.Redis, answer_id: str) -> _Mirror:
+        try:
+            entries = client.xrange(MIRROR_KEY.format(answer_id))
+        except redis.RedisError:
+            logger.warning("Could not read the mirror of answer %s", answer_id, exc_info=True)
+            return cls()
+        mirror, texts = cls(), {}
+        for entry_id, fields in entries:
+            for number, frame in _entry_frames(entry_id, fields):
+                mirror.last = number
+                if number > 0 and frame.startswith('{"type":"token"'):
+                    texts[number] = orjson.loads(frame)["text"]
+                elif frame.startswith(('{"type":"end"', '{"type":"error"')):
+                    mirror.ended = True
+        mirror.tokens = [texts[number] for number in sorted(texts)]
+        return mirror
+
+    def end(self, client: redis.Redis, answer_id: str) -> None:
+        """Append the final `error` event, so that a client resuming the answer learns its fate
+        instead of waiting for tokens that will never come."""
+        if self.last is None or self.ended:
+            return
+        frame = encode(
+            {
+                "type": "error",
+                "code": INTERRUPTED_CODE,
+                "message": INTERRUPTED_MESSAGE,
+                "message_id": answer_id,
+            }
+        )
+        key = MIRROR_KEY.format(answer_id)
+        try:
+            number = self.last + 1
+            client.xadd(key, {"s": number, "f": frame}, id=f"0-{number + 1}")
+            client.expire(key, KEEP_SECONDS)
+        except redis.RedisError:
+            logger.warning("Could not end the mirror of answer %s", answer_id, exc_info=True)

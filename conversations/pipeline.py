@@ -33,7 +33,7 @@ from conversations import prompts
 from conversations.answer_buffer import AnswerBuffer, buffer_create, encode
 from conversations.answer_request import chat_request
 from conversations.answer_streams import kb_unavailable_stream, order_stream, uses_order_tool
-from conversations.answer_sweeper import outcome_park
+from conversations.answer_sweeper import INTERRUPTED_CODE, INTERRUPTED_MESSAGE, outcome_park
 from conversations.chat_store import AnswerOutcome, ChatState, QuestionRecord
 from conversations.chat_writes import QuestionSave, answer_save
 from conversations.flow_router import Route, route_llm, route_local
@@ -51,10 +51,7 @@ Purpose = prompts.Purpose
 PROVIDER_FAILED_MESSAGE = "The answer could not be completed; please ask again."
 QUESTION_NOT_SAVED = ("storage_unavailable", "Your message could not be saved; please send it again.")
 ANSWER_NOT_SAVED = ("answer_not_saved", "Your answer could not be saved; please ask again.")
-ANSWER_INTERRUPTED = (
-    "answer_interrupted",
-    "The server restarted before the answer was complete; please ask again.",
-)
+ANSWER_INTERRUPTED = (INTERRUPTED_CODE, INTERRUPTED_MESSAGE)
 
 
 class _QuestionNotSaved(Exception):
@@ -86,6 +83,8 @@ class AnswerRun:
     start_frame: str = ""
     # The server is stopping and this answer ran out of time (`answers_drain`).
     interrupted: bool = False
+    # Its outcome is being stored and sent (`_finish`): no longer to be interrupted.
+    finishing: bool = False
 
     def mark(self, phase: str, since: float) -> float:
         now = time.perf_counter()
@@ -128,10 +127,16 @@ async def answers_drain(grace: float) -> None:
     if not _running:
         return
     logger.info("Waiting up to %.1f s for %d answer(s) in flight", grace, len(_running))
-    _, late = await asyncio.wait(list(_running), timeout=grace)
+    deadline = time.monotonic() + grace
+    # Answers that start meanwhile (the server still accepts until it stops) are waited for too.
+    while _running and (left := deadline - time.monotonic()) > 0:
+        await asyncio.wait(list(_running), timeout=left, return_when=asyncio.FIRST_COMPLETED)
+    late = list(_running)
     for task in late:
-        _running[task].interrupted = True
-        task.cancel()
+        run = _running[task]
+        if not run.finishing:
+            run.interrupted = True
+            task.cancel()
     if late:
         logger.warning("Interrupted %d answer(s) still running at shutdown", len(late))
         # Their final writes, retries included, are short; a hung database must not hold the stop.
@@ -297,6 +302,7 @@ async def _finish(
     notice: str,
     first_token_at: float | None,
 ) -> None:
+    run.finishing = True
     buffer = run.buffer
     ended = time.perf_counter()
     text = "".join(run.parts)
@@ -362,6 +368,10 @@ async def _save(
         return True
     try:
         await persist
+    except asyncio.CancelledError:
+        if not run.interrupted:
+            raise
+        return QUESTION_NOT_SAVED  # stopped while it was being written; the sweeper sees to it
     except Exception:
         if error_code != QUESTION_NOT_SAVED[0]:
             logger.exception("Question of answer %s could not be saved", run.buffer.message_id)

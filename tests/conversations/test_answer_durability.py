@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from chatplatform.redis_async import async_redis
 from conversations import answer_buffer
-from conversations.answer_buffer import buffer_create, encode
+from conversations.answer_buffer import buffer_create, encode, replay_from_redis
 from conversations.answer_sweeper import OUTCOME_KEY, OUTCOMES_INDEX, answers_sweep
 from conversations.chat_store import QuestionRecord, conversation_create, messages_begin
 from conversations.models import Message, StreamingSession, WebProcessHeartbeat
@@ -252,6 +252,9 @@ async def test_answers_of_a_process_that_is_gone_are_interrupted_with_the_mirror
         "answer_interrupted",
     )
     assert (await sync_to_async(answers_sweep)()).interrupted == 0  # once is enough
+    # A client resuming the answer from the mirror learns that it ended.
+    replay = await replay_from_redis(str(dead), after_seq=3)
+    assert [json.loads(frame)["type"] async for frame in replay] == ["start", "error"]
 
 
 async def test_a_new_answer_of_a_process_not_seen_yet_is_left_streaming(settings):
