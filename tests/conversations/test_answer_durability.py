@@ -3,6 +3,7 @@
 Through the real ASGI application, on the real PostgreSQL and Redis where a test needs them.
 """
 
+import asyncio
 import json
 import uuid
 from datetime import timedelta
@@ -20,6 +21,7 @@ from conversations.answer_buffer import buffer_create, encode, replay_from_redis
 from conversations.answer_sweeper import OUTCOME_KEY, OUTCOMES_INDEX, answers_sweep
 from conversations.chat_store import QuestionRecord, conversation_create, messages_begin
 from conversations.models import Message, StreamingSession, WebProcessHeartbeat
+from conversations.web_process import OWNER_GONE_AFTER_SECONDS, process_id
 from tests.conversations.chat_helpers import connect, events_until_final
 from tests.conversations.factories import ChatbotFactory
 from tests.fakes.openai_server import Reply
@@ -158,29 +160,42 @@ async def test_every_answer_that_ended_is_stored_when_the_database_connections_a
 # -- a final write that cannot succeed ---------------------------------------------------------
 
 
-def _break_answer_writes(broken: bool) -> None:
-    with connection.cursor() as cursor:
-        if broken:
-            # 08006 (connection_failure): what the writer retries on another connection.
-            cursor.execute(
-                "CREATE FUNCTION refuse_update() RETURNS trigger AS $$ BEGIN "
-                "RAISE EXCEPTION 'refused for the test' USING ERRCODE = '08006'; END $$ LANGUAGE plpgsql"
+@pytest.fixture
+def answer_writes_broken(transactional_db, postgres_url):
+    """Every UPDATE of a streaming session fails as a lost connection does (08006, which the
+    writer retries on another connection); `answer_writes_broken()` mends them."""
+
+    def execute(*statements: str) -> None:
+        with connection.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+
+    execute(
+        "CREATE FUNCTION refuse_update() RETURNS trigger AS $$ BEGIN "
+        "RAISE EXCEPTION 'refused for the test' USING ERRCODE = '08006'; END $$ LANGUAGE plpgsql",
+        "CREATE TRIGGER refuse_update BEFORE UPDATE ON conversations_streamingsession "
+        "FOR EACH ROW EXECUTE FUNCTION refuse_update()",
+    )
+    mended = False
+
+    def mend() -> None:
+        nonlocal mended
+        if not mended:
+            execute(
+                "DROP TRIGGER refuse_update ON conversations_streamingsession",
+                "DROP FUNCTION refuse_update()",
             )
-            cursor.execute(
-                "CREATE TRIGGER refuse_update BEFORE UPDATE ON conversations_streamingsession "
-                "FOR EACH ROW EXECUTE FUNCTION refuse_update()"
-            )
-        else:
-            cursor.execute("DROP TRIGGER refuse_update ON conversations_streamingsession")
-            cursor.execute("DROP FUNCTION refuse_update()")
+            mended = True
+
+    yield mend
+    mend()
 
 
 async def test_an_answer_that_cannot_be_stored_ends_with_answer_not_saved_and_the_sweeper_stores_it(
-    postgres_url, redis_url, settings, openai_chat, chatbot
+    answer_writes_broken, redis_url, settings, openai_chat, chatbot
 ):
     settings.REDIS_URL = redis_url
     openai_chat.script(Reply(tokens=["Fragt ", "koster ", "49 kr."]))
-    await sync_to_async(_break_answer_writes)(True)
     comm, _ = await connect("shop")
     await comm.send_to(text_data=json.dumps({"type": "message", "text": "How much is shipping?"}))
 
@@ -194,7 +209,7 @@ async def test_an_answer_that_cannot_be_stored_ends_with_answer_not_saved_and_th
     assert await answer_row(answer_id) == ("streaming", "")
     assert await async_redis().exists(OUTCOME_KEY.format(answer_id))
 
-    await sync_to_async(_break_answer_writes)(False)
+    await sync_to_async(answer_writes_broken)()
     result = await sync_to_async(answers_sweep)()
 
     assert result.stored == 1
@@ -206,6 +221,22 @@ async def test_an_answer_that_cannot_be_stored_ends_with_answer_not_saved_and_th
 
 
 # -- answers of a web process that is gone -------------------------------------------------------
+
+
+async def test_a_process_keeps_its_heartbeat_while_it_answers(openai_chat, chatbot):
+    openai_chat.script(Reply(tokens=TOKENS, interval=0.01))
+    comm, _ = await connect("shop")
+    await comm.send_to(text_data=json.dumps({"type": "message", "text": "Where is my order?"}))
+    events = await events_until_final(comm)
+    await comm.disconnect()
+
+    async with asyncio.timeout(10):  # written by a task of its own, which may come last
+        while not await WebProcessHeartbeat.objects.filter(process_id=process_id()).aexists():
+            await asyncio.sleep(0.01)
+    beat = await WebProcessHeartbeat.objects.aget(process_id=process_id())
+    assert timezone.now() - beat.beat_at < timedelta(seconds=OWNER_GONE_AFTER_SECONDS)
+    session = await StreamingSession.objects.aget(message_id=events[-1]["message_id"])
+    assert session.owner == process_id()
 
 
 @sync_to_async

@@ -255,3 +255,39 @@ def test_questions_and_answers_of_a_burst_are_each_one_round_trip_on_postgresql(
         messages_begin(records)
     with django_assert_num_queries(1):
         answers_finish([outcome(record, "Svar") for record in records])
+
+
+@pytest.fixture
+def session_update_fails_once(transactional_db, postgres_url):
+    """The next UPDATE of a streaming session fails as a lost connection does (08006); a
+    sequence counts across the rolled-back attempt, so the one after goes through."""
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE SEQUENCE session_updates")
+        cursor.execute(
+            "CREATE FUNCTION fail_once() RETURNS trigger AS $$ BEGIN "
+            "IF nextval('session_updates') = 1 THEN "
+            "RAISE EXCEPTION 'connection lost for the test' USING ERRCODE = '08006'; END IF; "
+            "RETURN NEW; END $$ LANGUAGE plpgsql"
+        )
+        cursor.execute(
+            "CREATE TRIGGER fail_once BEFORE UPDATE ON conversations_streamingsession "
+            "FOR EACH ROW EXECUTE FUNCTION fail_once()"
+        )
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER fail_once ON conversations_streamingsession")
+        cursor.execute("DROP FUNCTION fail_once()")
+        cursor.execute("DROP SEQUENCE session_updates")
+
+
+async def test_an_answer_write_that_lost_its_connection_is_tried_again(session_update_fails_once):
+    conversation = await new_conversation()
+    record = question(conversation.id)
+    await question_save(record)
+
+    await answer_save(outcome(record, "Fragt til Bornholm koster 95 kr."))
+
+    assert await stored(conversation) == [
+        ("user", "completed", "Fragt til Bornholm?"),
+        ("assistant", "completed", "Fragt til Bornholm koster 95 kr."),
+    ]
