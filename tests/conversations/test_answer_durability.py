@@ -14,6 +14,7 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.db import connection
 from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
 
 from chatplatform.redis_async import async_redis
 from conversations import answer_buffer
@@ -298,3 +299,15 @@ async def test_a_new_answer_of_a_process_not_seen_yet_is_left_streaming(settings
 
     assert (await sync_to_async(answers_sweep)()).interrupted == 0
     assert await answer_row(str(record.answer_id)) == ("streaming", "")
+
+
+def test_the_sweeper_runs_every_minute_on_the_maintenance_queue():
+    from chatplatform.celery import app
+    from conversations import tasks
+
+    task = PeriodicTask.objects.get(name="Sweep answers left streaming")
+
+    assert task.task == tasks.answers_sweep.name == "conversations.tasks.answers_sweep"
+    assert (task.interval.every, task.interval.period, task.queue) == (1, "minutes", "maintenance")
+    assert task.enabled
+    assert app.amqp.router.route({}, task.task)["queue"].name == "maintenance"
