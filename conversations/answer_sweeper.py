@@ -3,11 +3,11 @@
 Two kinds are left behind. An answer whose final write failed, also after retries, has its
 outcome parked in Redis (`outcome_park`, kept `OUTCOME_KEEP_SECONDS`); the sweeper stores it.
 An answer whose web process died (SIGKILL, a crash) has no outcome at all; once its owner's
-heartbeat is older than `web_process.OWNER_GONE_AFTER_SECONDS`, the sweeper marks it
-`interrupted`, with the text its tokens had reached in the Redis mirror (`answer_buffer`) when
-there is one. Without Redis neither outcomes nor partial texts survive their process: the
-in-process retries of the final write are all there is, and a dead process's answers are
-interrupted without their text.
+heartbeat is older than `web_process.OWNER_GONE_AFTER_SECONDS` (or, whatever its owner, once it
+is older than `ANSWER_MAX_SECONDS`), the sweeper marks it `interrupted`, with the text its tokens
+had reached in the Redis mirror (`answer_buffer`) when there is one. Without Redis neither
+outcomes nor partial texts survive their process: the in-process retries of the final write are
+all there is, and a dead process's answers are interrupted without their text.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import orjson
 import redis
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from chatplatform.redis_async import async_redis
@@ -39,6 +40,9 @@ OUTCOMES_INDEX = "chatplatform:answer-outcomes"
 OUTCOME_KEEP_SECONDS = 24 * 3600
 INTERRUPTED_CODE = "answer_interrupted"
 INTERRUPTED_MESSAGE = "The server restarted before the answer was complete; please ask again."
+# No answer streams this long: one still `streaming` is lost even if its process lives (its
+# final write failed and could not be parked, without Redis say).
+ANSWER_MAX_SECONDS = 15 * 60
 # Answers handled per run; the next run, a minute later, takes the rest.
 BATCH = 500
 
@@ -118,7 +122,7 @@ def _orphans_interrupt(client: redis.Redis | None, now: datetime) -> int:
     alive = WebProcessHeartbeat.objects.filter(beat_at__gte=cutoff).values("process_id")
     orphans = list(
         StreamingSession.objects.filter(status=StreamingSession.Status.STREAMING, started_at__lt=cutoff)
-        .exclude(owner__in=alive)
+        .filter(~Q(owner__in=alive) | Q(started_at__lt=now - timedelta(seconds=ANSWER_MAX_SECONDS)))
         .values_list("message_id", flat=True)[:BATCH]
     )
     interrupted = 0

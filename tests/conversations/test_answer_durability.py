@@ -241,8 +241,8 @@ async def test_a_process_keeps_its_heartbeat_while_it_answers(openai_chat, chatb
 
 
 @sync_to_async
-def streaming_answers(owners: list[str]) -> list[uuid.UUID]:
-    """One streaming answer per owner, begun 5 minutes ago."""
+def streaming_answers(owners: list[str], minutes_ago: int = 5) -> list[uuid.UUID]:
+    """One streaming answer per owner, begun `minutes_ago`."""
     conversation, _ = conversation_create(chatbot=ChatbotFactory())
     records = [
         QuestionRecord(
@@ -254,11 +254,15 @@ def streaming_answers(owners: list[str]) -> list[uuid.UUID]:
         for _ in owners
     ]
     messages_begin(records)
-    long_ago = timezone.now() - timedelta(minutes=5)
+    started = timezone.now() - timedelta(minutes=minutes_ago)
     for record, owner in zip(records, owners, strict=True):
-        StreamingSession.objects.filter(message_id=record.answer_id).update(owner=owner, started_at=long_ago)
-    WebProcessHeartbeat.objects.create(process_id="web-a:41:dead", beat_at=long_ago)
-    WebProcessHeartbeat.objects.create(process_id="web-b:42:alive", beat_at=timezone.now())
+        StreamingSession.objects.filter(message_id=record.answer_id).update(owner=owner, started_at=started)
+    WebProcessHeartbeat.objects.update_or_create(
+        process_id="web-a:41:dead", defaults={"beat_at": timezone.now() - timedelta(minutes=5)}
+    )
+    WebProcessHeartbeat.objects.update_or_create(
+        process_id="web-b:42:alive", defaults={"beat_at": timezone.now()}
+    )
     return [record.answer_id for record in records]
 
 
@@ -289,6 +293,14 @@ async def test_answers_of_a_process_that_is_gone_are_interrupted_with_the_mirror
     assert [json.loads(frame)["type"] async for frame in replay] == ["start", "error"]
 
 
+async def test_an_answer_streaming_for_too_long_is_interrupted_even_if_its_process_lives(settings):
+    settings.REDIS_URL = ""
+    (lost,) = await streaming_answers(["web-b:42:alive"], minutes_ago=20)
+
+    assert (await sync_to_async(answers_sweep)()).interrupted == 1
+    assert await answer_row(str(lost)) == ("interrupted", "")
+
+
 async def test_a_new_answer_of_a_process_not_seen_yet_is_left_streaming(settings):
     settings.REDIS_URL = ""
     conversation, _ = await sync_to_async(conversation_create)(chatbot=await sync_to_async(ChatbotFactory)())
@@ -301,6 +313,7 @@ async def test_a_new_answer_of_a_process_not_seen_yet_is_left_streaming(settings
     assert await answer_row(str(record.answer_id)) == ("streaming", "")
 
 
+@pytest.mark.django_db(transaction=False)  # the rows of data migrations are kept
 def test_the_sweeper_runs_every_minute_on_the_maintenance_queue():
     from chatplatform.celery import app
     from conversations import tasks
