@@ -99,12 +99,19 @@ def _parked_outcomes_store(client: redis.Redis) -> int:
         answer_id = raw_id.decode()
         key = OUTCOME_KEY.format(answer_id)
         raw = client.get(key)
-        if raw is not None:
-            outcome = _outcome_of(raw)
-            # Only over a placeholder: never over what a later write or a person stored.
-            if Message.objects.filter(id=answer_id, status=Message.Status.STREAMING).exists():
-                answers_finish([outcome])
-                stored += 1
+        try:
+            outcome = _outcome_of(raw) if raw is not None else None
+        except (TypeError, ValueError, KeyError):
+            # Parked by another version of the code; its answer is interrupted in due course.
+            logger.exception("Dropping the unreadable parked outcome of answer %s", answer_id)
+            outcome = None
+        # Only over a placeholder: never over what a later write or a person stored.
+        if (
+            outcome is not None
+            and Message.objects.filter(id=answer_id, status=Message.Status.STREAMING).exists()
+        ):
+            answers_finish([outcome])
+            stored += 1
         # Dropped only once stored: a failing run leaves it for the next.
         client.delete(key)
         client.zrem(OUTCOMES_INDEX, answer_id)
