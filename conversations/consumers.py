@@ -28,11 +28,11 @@ from conversations.rate_limits import RateLimiter, connection_admit, connection_
 
 logger = logging.getLogger(__name__)
 
-FATAL_CODES = frozenset({"chatbot_not_found", "origin_not_allowed", "rate_limited", "frame_too_large"})
+FATAL_CODES = frozenset({"chatbot_not_found", "origin_not_allowed", "rate_limited"})
 # Close codes after a fatal error: 4000 + the HTTP status of the same refusal. (daphne lets an
-# application close only with 1000 or 3000-4999, so a frame too large cannot close with 1009 here;
-# daphne itself does, for frames over its --websocket-max-message-size.)
-CLOSE_CODES = {"chatbot_not_found": 4404, "origin_not_allowed": 4403, "frame_too_large": 4413}
+# application close only with 1000 or 3000-4999.) A frame over the chat's limit is not fatal: the
+# socket stays usable; daphne closes with 1009 a frame over its --websocket-max-message-size.
+CLOSE_CODES = {"chatbot_not_found": 4404, "origin_not_allowed": 4403}
 
 
 class ConversationEvent(TypedDict):
@@ -110,7 +110,7 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
             await self.send_error("malformed_json", "Send JSON text frames.")
             return
         if len(text_data.encode()) > settings.CHAT_MAX_FRAME_BYTES:
-            await self.fail(
+            await self.send_error(
                 "frame_too_large", f"A frame may hold at most {settings.CHAT_MAX_FRAME_BYTES} bytes."
             )
             return

@@ -92,13 +92,23 @@ def test_daphnes_cap_is_well_above_the_chats_frame_limit(settings):
     assert max_message_size() >= 8 * settings.CHAT_MAX_FRAME_BYTES
 
 
-def test_a_frame_over_the_chat_limit_gets_its_code_then_a_close(web_port, settings):
+def test_a_frame_over_the_chat_limit_gets_its_code_and_the_socket_stays_open(web_port, settings):
     frame = json.dumps({"type": "message", "text": "x" * settings.CHAT_MAX_FRAME_BYTES})
 
-    events, code = asyncio.run(send_and_read_until_closed(web_port, frame))
+    async def send_then_stop() -> list[dict]:
+        async with websockets.connect(
+            f"ws://127.0.0.1:{web_port}/ws/chat/nordvin/", origin=f"http://127.0.0.1:{web_port}"
+        ) as ws:
+            assert json.loads(await ws.recv())["type"] == "conversation"
+            await ws.send(frame)
+            refused = json.loads(await asyncio.wait_for(ws.recv(), timeout=20))
+            await ws.send(json.dumps({"type": "dance"}))
+            after = json.loads(await asyncio.wait_for(ws.recv(), timeout=20))
+            return [refused, after]
 
-    assert [event["code"] for event in events] == ["frame_too_large"]
-    assert code == 4413
+    events = asyncio.run(send_then_stop())
+
+    assert [event["code"] for event in events] == ["frame_too_large", "unknown_event_type"]
 
 
 def test_a_frame_over_daphnes_cap_is_closed_with_1009(web_port):
