@@ -254,6 +254,9 @@ KB_MAX_UPLOAD_BYTES = env.int("KB_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
 # Passages of about this many tokens (cl100k), each repeating the end of the one before it.
 KB_CHUNK_TOKENS = env.int("KB_CHUNK_TOKENS", default=300)
 KB_CHUNK_OVERLAP_TOKENS = env.int("KB_CHUNK_OVERLAP_TOKENS", default=50)
+# Every document (knowledge base and tutor): a longer PDF, or a slower read, is refused.
+DOCUMENT_MAX_PAGES = env.int("DOCUMENT_MAX_PAGES", default=2000)
+DOCUMENT_EXTRACTION_TIMEOUT_SECONDS = env.float("DOCUMENT_EXTRACTION_TIMEOUT_SECONDS", default=60.0)
 
 # --- HTTP, static and media ------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -9,8 +9,8 @@ from django.http import HttpResponseRedirect
 from django.template.defaultfilters import truncatechars
 from django.urls import reverse
 
+from chatplatform.documents.extraction import document_size_check, document_text_extract
 from chatplatform.errors import ApplicationError
-from conversations.knowledge.extraction import document_size_check, document_text_extract
 from conversations.knowledge.services import (
     knowledge_document_create,
     knowledge_document_delete,

@@ -1,55 +1,54 @@
-"""Ingestion of one knowledge document: extract, chunk, embed, upsert, then clean up.
+"""Ingestion of one knowledge document: the shared pipeline, then this app's bookkeeping.
 
-A document's vectors have the ids `doc<id>-<n>` in its chatbot's namespace of its flow's index.
-New chunks are upserted first and stale ids deleted last, so a failure leaves the previous
-vectors overwritten only where the new ones already landed. The document remembers where its
-vectors may be: ids below `indexed_chunks` in `indexed_in` and in the index its flow uses now,
-which is where deletion and the next ingestion clean up.
+`chatplatform.documents.pipeline` extracts, chunks, embeds and upserts; this module picks the
+flow's store, names the vectors `doc<id>-<n>` in the chatbot's namespace, cleans up stale ids,
+and writes status and progress on the `KnowledgeDocument`. New chunks are upserted first and stale
+ids deleted last, so a failure leaves the previous vectors overwritten only where the new ones
+already landed. The document remembers where its vectors may be: ids below `indexed_chunks` in
+`indexed_in` and in the index its flow uses now, which is where deletion and the next ingestion
+clean up.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from django.utils import timezone
 
 from chatplatform.ai import get_embedder
-from chatplatform.ai.base import PROVIDER_BAD_RESPONSE, Embedder, ProviderError
+from chatplatform.ai.base import ProviderError
+from chatplatform.documents.pipeline import document_ingest, embedding_model_name, vector_ids, vectors_delete
+from chatplatform.documents.status import DocumentProgress
 from chatplatform.errors import ApplicationError
-from chatplatform.vectorstores.base import (
-    VECTOR_STORE_INDEX_NOT_FOUND,
-    VectorRecord,
-    VectorStore,
-    VectorStoreError,
-)
-from conversations.knowledge.chunking import Chunk, text_chunk
-from conversations.knowledge.extraction import document_text_extract
+from chatplatform.vectorstores.base import VectorRecord, VectorStore, VectorStoreError
 from conversations.knowledge.stores import document_previous_store, flow_index_name, vector_store_for
 from conversations.models import KnowledgeDocument
+
+__all__ = [
+    "Progress",
+    "document_vector_ids",
+    "embedding_model_name",
+    "knowledge_document_ingest",
+    "vectors_delete",
+]
 
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 """Called with (chunks embedded and stored so far, chunks in total)."""
 
-# Chunks embedded and upserted per round trip: small enough to keep memory flat for big files.
-EMBED_BATCH_SIZE = 64
 _MAX_ERROR_LENGTH = 1000
 _Status = KnowledgeDocument.Status
 
 
-def vector_id(document_id: int, chunk: int) -> str:
-    """The id of a document's chunk in the vector store."""
-    return f"doc{document_id}-{chunk}"
+def document_vector_ids(document_id: int, start: int, stop: int) -> list[str]:
+    """The ids of a document's chunks `start` to `stop - 1`."""
+    return vector_ids(_id_prefix(document_id), start, stop)
 
 
-def embedding_model_name(embedder: Embedder) -> str:
-    """What produced a document's vectors, e.g. `openai/text-embedding-3-small@1536` or `local@512`."""
-    model = getattr(embedder, "model", None)
-    base = f"{embedder.name}/{model}" if model else embedder.name
-    return f"{base}@{embedder.dimension}"
+def _id_prefix(document_id: int) -> str:
+    return f"doc{document_id}"
 
 
 def knowledge_document_ingest(*, document_id: int, progress: Progress | None = None) -> KnowledgeDocument:
@@ -84,48 +83,41 @@ def _document_claim(document_id: int) -> KnowledgeDocument:
 def _document_index(document: KnowledgeDocument, progress: Progress | None) -> None:
     chatbot = document.chatbot
     index_name = flow_index_name(chatbot, document.flow)
-    store = vector_store_for(chatbot=chatbot, index_name=index_name)
-    extracted = document_text_extract(name=document.source_name, data=_stored_bytes(document))
-    chunks = text_chunk(extracted.text)
+    store = _UpsertCounter(vector_store_for(chatbot=chatbot, index_name=index_name))
     embedder = get_embedder()
-    total = len(chunks)
-    if progress:
-        progress(0, total)
-    attempted = 0
-    try:
-        for start in range(0, total, EMBED_BATCH_SIZE):
-            batch = chunks[start : start + EMBED_BATCH_SIZE]
-            vectors = embedder.embed([chunk.text for chunk in batch])
-            if len(vectors) != len(batch):
-                raise ProviderError(
-                    PROVIDER_BAD_RESPONSE,
-                    f"The embedding provider returned {len(vectors)} vectors for {len(batch)} passages.",
-                )
-            attempted = start + len(batch)
-            store.upsert(
-                [
-                    VectorRecord(
-                        id=vector_id(document.pk, chunk.index),
-                        values=values,
-                        metadata=_metadata(document, chunk),
-                    )
-                    for chunk, values in zip(batch, vectors, strict=True)
-                ]
-            )
+    planned = 0
+
+    def report(step: DocumentProgress) -> None:
+        nonlocal planned
+        # Only the embedding steps know the number of passages; reading and chunking come first.
+        if step.total:
+            planned = step.total
             if progress:
-                progress(attempted, total)
+                progress(step.done, step.total)
+
+    try:
+        ingested = document_ingest(
+            name=document.source_name,
+            data=_stored_bytes(document),
+            embedder=embedder,
+            store=store,
+            id_prefix=_id_prefix(document.pk),
+            metadata={"source": document.title, "document_id": document.pk, "flow": document.flow},
+            progress=report,
+        )
+        total = len(ingested.chunks)
         # Stale ids last: those beyond the new count here, and everything in a previous index.
         vectors_delete(store, document_vector_ids(document.pk, total, document.indexed_chunks))
         previous = document_previous_store(document=document)
         if previous is not None and document.indexed_in != index_name:
             vectors_delete(previous, document_vector_ids(document.pk, 0, document.indexed_chunks))
     except Exception:
-        if attempted:
+        if store.attempted:
             # New vectors may exist now; remember them so deletion and the next ingestion find
             # them. The flow's current index is always searched, so a previous index is kept.
-            document.indexed_chunks = max(document.indexed_chunks, attempted)
+            document.indexed_chunks = max(document.indexed_chunks, store.attempted)
             document.indexed_in = document.indexed_in or index_name
-            document.chunk_count = total
+            document.chunk_count = planned
         raise
 
     done = KnowledgeDocument.objects.filter(pk=document.pk).update(
@@ -145,6 +137,22 @@ def _document_index(document: KnowledgeDocument, progress: Progress | None) -> N
     document.refresh_from_db()
 
 
+class _UpsertCounter:
+    """The flow's store, counting the passages sent to it: an upsert that fails half-way may
+    still have landed some of them, and their ids must be remembered for clean-up."""
+
+    def __init__(self, store: VectorStore) -> None:
+        self.store = store
+        self.attempted = 0
+
+    def upsert(self, records: Sequence[VectorRecord]) -> None:
+        self.attempted += len(records)
+        self.store.upsert(records)
+
+    def delete(self, ids: Sequence[str]) -> None:
+        self.store.delete(ids)
+
+
 def _stored_bytes(document: KnowledgeDocument) -> bytes:
     try:
         with document.file.open("rb") as handle:
@@ -153,34 +161,6 @@ def _stored_bytes(document: KnowledgeDocument) -> bytes:
         raise ApplicationError(
             "document_unreadable", "The stored file of this document is missing; upload it again."
         ) from exc
-
-
-def _metadata(document: KnowledgeDocument, chunk: Chunk) -> dict[str, Any]:
-    return {
-        "text": chunk.text,
-        "source": document.title,
-        "section": chunk.section,
-        "document_id": document.pk,
-        "chunk": chunk.index,
-        "flow": document.flow,
-    }
-
-
-def document_vector_ids(document_id: int, start: int, stop: int) -> list[str]:
-    """The ids of a document's chunks `start` to `stop - 1`."""
-    return [vector_id(document_id, n) for n in range(start, stop)]
-
-
-def vectors_delete(store: VectorStore, ids: Sequence[str]) -> None:
-    """Delete ids from a store; an index that no longer exists counts as done."""
-    if not ids:
-        return
-    try:
-        store.delete(ids)
-    except VectorStoreError as exc:
-        # An index that no longer exists holds no vectors to delete.
-        if exc.code != VECTOR_STORE_INDEX_NOT_FOUND:
-            raise
 
 
 def _is_transient(exc: Exception) -> bool:

@@ -1,7 +1,8 @@
 """Write paths of the knowledge base: upload, re-ingest, rename, load and delete documents.
 
 Ingestion itself, the body of the background task, is in `ingestion`; `knowledge_document_ingest`
-is available here too, as the services are where callers look for it.
+is available here too, as the services are where callers look for it. The task calls `ingestion`,
+not this module, so the services can queue it without an import cycle.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ from rest_framework import status
 
 from chatplatform.ai import get_embedder
 from chatplatform.ai.base import ProviderError
+from chatplatform.documents.extraction import document_size_check, document_text_extract
 from chatplatform.errors import ApplicationError
 from chatplatform.vectorstores.base import VectorStore, VectorStoreError
-from conversations.knowledge.extraction import document_size_check, document_text_extract
 from conversations.knowledge.ingestion import (
     Progress,
     document_vector_ids,
@@ -34,6 +35,7 @@ from conversations.knowledge.ingestion import (
     vectors_delete,
 )
 from conversations.knowledge.stores import document_previous_store, flow_index_name, vector_store_for
+from conversations.knowledge.tasks import ingest_document
 from conversations.models import ChatbotSettings, KnowledgeDocument
 
 __all__ = [
@@ -168,8 +170,6 @@ def _file_delete(storage: Storage, name: str) -> None:
 
 def _ingestion_enqueue(document_id: int) -> None:
     def send() -> None:
-        from conversations.knowledge.tasks import ingest_document
-
         try:
             ingest_document.delay(document_id)
         except BrokerError:

@@ -1,4 +1,7 @@
-"""The ingestion task: takes a document id, calls the ingestion service, retries outages."""
+"""The ingestion task: takes a document id, calls the ingestion service, retries outages.
+
+It imports `ingestion`, not `services`: the services queue this task, so the arrow runs one way.
+"""
 
 import logging
 
@@ -8,7 +11,7 @@ from chatplatform.ai.base import ProviderError
 from chatplatform.celery import TASK_RETRY_POLICY
 from chatplatform.errors import ApplicationError
 from chatplatform.vectorstores.base import VectorStoreError
-from conversations.knowledge.services import knowledge_document_ingest
+from conversations.knowledge.ingestion import knowledge_document_ingest
 
 logger = logging.getLogger(__name__)
 

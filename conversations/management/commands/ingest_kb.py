@@ -5,8 +5,8 @@ from pathlib import Path
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
+from chatplatform.documents.sniffing import EXTENSIONS
 from chatplatform.errors import ApplicationError
-from conversations.knowledge.extraction import EXTENSIONS
 from conversations.knowledge.services import knowledge_document_load
 from conversations.models import Flow
 from conversations.selectors import chatbot_get

@@ -3,9 +3,9 @@ import zipfile
 
 import pytest
 
+from chatplatform.documents.extraction import document_text_extract
 from chatplatform.errors import ApplicationError
-from conversations.knowledge.extraction import document_text_extract
-from tests.conversations.knowledge.conftest import DATA, docx_bytes
+from tests.chatplatform.documents.samples import DATA, docx_bytes
 
 
 def extract(name: str, data: bytes | str):

@@ -47,6 +47,18 @@ def token_count(text: str) -> int:
 
 
 @dataclass(frozen=True, slots=True)
+class ChunkingConfig:
+    """Passage size and overlap, in tokens."""
+
+    chunk_tokens: int
+    overlap_tokens: int
+
+    @classmethod
+    def from_settings(cls) -> ChunkingConfig:
+        return cls(chunk_tokens=settings.KB_CHUNK_TOKENS, overlap_tokens=settings.KB_CHUNK_OVERLAP_TOKENS)
+
+
+@dataclass(frozen=True, slots=True)
 class Chunk:
     index: int
     text: str

@@ -1,7 +1,7 @@
 import itertools
 
-from conversations.knowledge.chunking import text_chunk, token_count
-from tests.conversations.knowledge.conftest import long_markdown
+from chatplatform.documents.chunking import text_chunk, token_count
+from tests.chatplatform.documents.samples import long_markdown
 
 
 def test_a_short_document_is_one_chunk_with_its_heading_as_section():

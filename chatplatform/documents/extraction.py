@@ -1,10 +1,11 @@
-"""Text out of uploaded knowledge-base files: Markdown, plain text, PDF, DOCX and HTML.
+"""Text out of a document's bytes: Markdown, plain text, PDF, DOCX and HTML, within limits.
 
-The type comes from the file name's extension, checked against the content: PDF and DOCX are
-recognised by their bytes (so a PDF without an extension is still a PDF), and a text type whose
-bytes are binary is refused. Headings come out as Markdown headings (`## Returns`) so the chunker
-can keep each passage's section. Every refusal is an `ApplicationError` with a stable code:
-`unsupported_document_type`, `document_too_large`, `document_empty` or `document_unreadable`.
+`sniffing` decides the type. Headings come out as Markdown headings (`## Returns`) so the chunker
+can keep each passage's section. Limits hold a hostile or huge file back: bytes before reading,
+pages of a PDF, the unpacked size of a DOCX (a zip bomb is refused before it is inflated), and
+wall time, checked between pages and blocks (a single pathological page can still overrun it;
+the task's own time limit is the backstop). Every refusal is an `ApplicationError` with one of
+the codes in `errors`.
 """
 
 from __future__ import annotations
@@ -12,41 +13,62 @@ from __future__ import annotations
 import io
 import logging
 import re
+import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from pathlib import PurePath
 
 from django.conf import settings
 from rest_framework import status
 
+from chatplatform.documents.errors import (
+    DOCUMENT_EMPTY,
+    DOCUMENT_ENCRYPTED,
+    DOCUMENT_EXTRACTION_TIMEOUT,
+    DOCUMENT_TOO_LARGE,
+    DOCUMENT_TOO_MANY_PAGES,
+    DOCUMENT_UNREADABLE,
+    DOCUMENT_ZIP_BOMB,
+)
+from chatplatform.documents.sniffing import CONTENT_TYPES, DOCX, HTML, PDF, document_kind
 from chatplatform.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
 
-MARKDOWN, TEXT, PDF, DOCX, HTML = "markdown", "text", "pdf", "docx", "html"
-EXTENSIONS = {
-    ".md": MARKDOWN,
-    ".markdown": MARKDOWN,
-    ".txt": TEXT,
-    ".pdf": PDF,
-    ".docx": DOCX,
-    ".html": HTML,
-    ".htm": HTML,
-}
-CONTENT_TYPES = {
-    MARKDOWN: "text/markdown",
-    TEXT: "text/plain",
-    PDF: "application/pdf",
-    DOCX: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    HTML: "text/html",
-}
-_SUPPORTED = ".md, .markdown, .txt, .pdf, .docx, .html and .htm"
-_SNIFF_BYTES = 8192
+# A DOCX may unpack to this many times the upload limit; real ones unpack to 2-5 times.
+_UNPACKED_FACTOR = 10
+# HTML is parsed in pieces of this many characters, so the deadline is looked at in between.
+_HTML_PIECE = 64 * 1024
 _BLANK_LINES = re.compile(r"\n{3,}")
 _TRAILING_SPACE = re.compile(r"[ \t]+\n")
 # NUL cannot be stored in PostgreSQL text or JSON; other C0 controls are extraction debris.
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractionLimits:
+    """How much one document may cost to read."""
+
+    max_bytes: int
+    max_pages: int
+    timeout_seconds: float
+
+    @classmethod
+    def from_settings(cls) -> ExtractionLimits:
+        """`KB_MAX_UPLOAD_BYTES` (the name predates the tutor), `DOCUMENT_MAX_PAGES` and
+        `DOCUMENT_EXTRACTION_TIMEOUT_SECONDS`."""
+        return cls(
+            max_bytes=settings.KB_MAX_UPLOAD_BYTES,
+            max_pages=settings.DOCUMENT_MAX_PAGES,
+            timeout_seconds=settings.DOCUMENT_EXTRACTION_TIMEOUT_SECONDS,
+        )
+
+    @property
+    def max_unpacked_bytes(self) -> int:
+        return self.max_bytes * _UNPACKED_FACTOR
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +76,7 @@ class ExtractedText:
     kind: str
     content_type: str
     text: str
+    pages: int | None = None
 
     @property
     def first_heading(self) -> str:
@@ -62,59 +85,51 @@ class ExtractedText:
         return match.group(1).strip() if match else ""
 
 
-def document_size_check(*, name: str, size: int) -> None:
-    """Refuse a file over `KB_MAX_UPLOAD_BYTES` before reading it."""
-    limit = settings.KB_MAX_UPLOAD_BYTES
+class _Deadline:
+    def __init__(self, *, name: str, seconds: float, clock: Clock) -> None:
+        self.name = name
+        self.seconds = seconds
+        self.clock = clock
+        self.end = clock() + seconds
+
+    def check(self) -> None:
+        if self.clock() > self.end:
+            raise ApplicationError(
+                DOCUMENT_EXTRACTION_TIMEOUT,
+                f'Reading "{self.name}" took longer than {self.seconds:g} seconds; '
+                "split it into smaller files.",
+            )
+
+
+def document_size_check(*, name: str, size: int, limits: ExtractionLimits | None = None) -> None:
+    """Refuse a file over the byte limit (`KB_MAX_UPLOAD_BYTES`) before reading it."""
+    limit = (limits or ExtractionLimits.from_settings()).max_bytes
     if size > limit:
         raise ApplicationError(
-            "document_too_large",
+            DOCUMENT_TOO_LARGE,
             f'"{name}" is {_megabytes(size)}; documents may be at most {_megabytes(limit)}.',
             status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
 
 
-def document_kind(*, name: str, data: bytes) -> str:
-    """The document's kind from its extension and its first bytes, or `unsupported_document_type`."""
-    extension = PurePath(name).suffix.lower()
-    by_name = EXTENSIONS.get(extension)
-    if data.startswith(b"%PDF-"):
-        sniffed = PDF
-    elif _is_docx(data):
-        sniffed = DOCX
-    elif data.startswith(b"PK\x03\x04"):
-        sniffed = "zip"
-    else:
-        sniffed = None
-    if sniffed in (PDF, DOCX):
-        return sniffed
-    if by_name is None or sniffed == "zip":
-        raise ApplicationError(
-            "unsupported_document_type",
-            f'"{name}" is not a supported document; upload {_SUPPORTED} files.',
-        )
-    if by_name in (PDF, DOCX):
-        # Named like one but not shaped like one: broken rather than of another type.
-        raise ApplicationError("document_unreadable", f'"{name}" is not a readable {by_name.upper()} file.')
-    if _looks_binary(data):
-        raise ApplicationError(
-            "unsupported_document_type", f'"{name}" does not contain text; upload {_SUPPORTED} files.'
-        )
-    return by_name
-
-
-def document_text_extract(*, name: str, data: bytes) -> ExtractedText:
-    """The text of an uploaded document, normalised; refuses empty, broken and unknown files."""
-    document_size_check(name=name, size=len(data))
+def document_text_extract(
+    *, name: str, data: bytes, limits: ExtractionLimits | None = None, clock: Clock = time.monotonic
+) -> ExtractedText:
+    """The text of a document, normalised; refuses empty, broken, unknown and oversized files."""
+    limits = limits or ExtractionLimits.from_settings()
+    document_size_check(name=name, size=len(data), limits=limits)
     if not data.strip():
-        raise ApplicationError("document_empty", f'"{name}" is empty.')
+        raise ApplicationError(DOCUMENT_EMPTY, f'"{name}" is empty.')
     kind = document_kind(name=name, data=data)
+    deadline = _Deadline(name=name, seconds=limits.timeout_seconds, clock=clock)
+    pages = None
     try:
         if kind == PDF:
-            text = _pdf_text(data)
+            text, pages = _pdf_text(data, name=name, limits=limits, deadline=deadline)
         elif kind == DOCX:
-            text = _docx_text(data)
+            text = _docx_text(data, name=name, limits=limits, deadline=deadline)
         elif kind == HTML:
-            text = _html_text(decode_text(data))
+            text = _html_text(decode_text(data), deadline=deadline)
         else:
             text = decode_text(data)
     except ApplicationError:
@@ -122,12 +137,13 @@ def document_text_extract(*, name: str, data: bytes) -> ExtractedText:
     except Exception as exc:  # parsers raise many kinds of errors on damaged files
         logger.info("Could not read %r as %s: %r", name, kind, exc)
         raise ApplicationError(
-            "document_unreadable", f'"{name}" could not be read as {kind.upper()}; the file may be damaged.'
+            DOCUMENT_UNREADABLE, f'"{name}" could not be read as {kind.upper()}; the file may be damaged.'
         ) from exc
+    deadline.check()
     text = normalise_text(text)
     if not text:
-        raise ApplicationError("document_empty", f'"{name}" contains no text to index.')
-    return ExtractedText(kind=kind, content_type=CONTENT_TYPES[kind], text=text)
+        raise ApplicationError(DOCUMENT_EMPTY, f'"{name}" contains no text to index.')
+    return ExtractedText(kind=kind, content_type=CONTENT_TYPES[kind], text=text, pages=pages)
 
 
 def decode_text(data: bytes) -> str:
@@ -151,40 +167,39 @@ def _megabytes(size: int) -> str:
     return f"{size / 1_000_000:.1f} MB"
 
 
-def _looks_binary(data: bytes) -> bool:
-    head = data[:_SNIFF_BYTES]
-    # UTF-16 text starts with a BOM; any other NUL byte means a binary file.
-    return b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff"))
-
-
-def _is_docx(data: bytes) -> bool:
-    if not data.startswith(b"PK\x03\x04"):
-        return False
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            return "word/document.xml" in archive.namelist()
-    except zipfile.BadZipFile:
-        return False
-
-
-def _pdf_text(data: bytes) -> str:
+def _pdf_text(data: bytes, *, name: str, limits: ExtractionLimits, deadline: _Deadline) -> tuple[str, int]:
     from pypdf import PdfReader
 
     reader = PdfReader(io.BytesIO(data))
     if reader.is_encrypted and not reader.decrypt(""):
-        raise ApplicationError("document_unreadable", "The PDF is password-protected.")
-    return "\n\n".join(page.extract_text() or "" for page in reader.pages)
+        raise ApplicationError(
+            DOCUMENT_ENCRYPTED, f'"{name}" is password-protected; upload it without the password.'
+        )
+    pages = len(reader.pages)
+    if pages > limits.max_pages:
+        raise ApplicationError(
+            DOCUMENT_TOO_MANY_PAGES,
+            f'"{name}" has {pages} pages; documents may have at most {limits.max_pages}.',
+            status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    texts = []
+    for page in reader.pages:
+        deadline.check()
+        texts.append(page.extract_text() or "")
+    return "\n\n".join(texts), pages
 
 
-def _docx_text(data: bytes) -> str:
+def _docx_text(data: bytes, *, name: str, limits: ExtractionLimits, deadline: _Deadline) -> str:
     from docx import Document
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
+    _docx_unpacked_size_check(data, name=name, limits=limits)
     document = Document(io.BytesIO(data))
     blocks: list[str] = []
     # Paragraphs and tables in reading order; `document.paragraphs` alone would skip tables.
     for element in document.element.body.iterchildren():
+        deadline.check()
         tag = element.tag.rsplit("}", 1)[-1]
         if tag == "p":
             block = _docx_paragraph(Paragraph(element, document))
@@ -195,6 +210,19 @@ def _docx_text(data: bytes) -> str:
         if block:
             blocks.append(block)
     return "\n\n".join(blocks)
+
+
+def _docx_unpacked_size_check(data: bytes, *, name: str, limits: ExtractionLimits) -> None:
+    # The declared sizes bound what zipfile inflates, so they can be trusted for this check.
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        unpacked = sum(member.file_size for member in archive.infolist())
+    if unpacked > limits.max_unpacked_bytes:
+        raise ApplicationError(
+            DOCUMENT_ZIP_BOMB,
+            f'"{name}" unpacks to {_megabytes(unpacked)}, more than a document may '
+            f"({_megabytes(limits.max_unpacked_bytes)}).",
+            status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
 
 
 def _docx_paragraph(paragraph) -> str:
@@ -291,8 +319,10 @@ class _HtmlText(HTMLParser):
         self._prefix = ""
 
 
-def _html_text(html: str) -> str:
+def _html_text(html: str, *, deadline: _Deadline) -> str:
     parser = _HtmlText()
-    parser.feed(html)
+    for start in range(0, len(html), _HTML_PIECE):
+        deadline.check()
+        parser.feed(html[start : start + _HTML_PIECE])
     parser.close()
     return "\n\n".join(parser.blocks)

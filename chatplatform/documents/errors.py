@@ -1,0 +1,10 @@
+"""Stable codes for a refused document; API clients branch on them, admins read the messages."""
+
+DOCUMENT_UNSUPPORTED_TYPE = "unsupported_document_type"
+DOCUMENT_TOO_LARGE = "document_too_large"
+DOCUMENT_TOO_MANY_PAGES = "document_too_many_pages"
+DOCUMENT_EXTRACTION_TIMEOUT = "document_extraction_timeout"
+DOCUMENT_ENCRYPTED = "document_encrypted"
+DOCUMENT_UNREADABLE = "document_unreadable"
+DOCUMENT_ZIP_BOMB = "document_zip_bomb"
+DOCUMENT_EMPTY = "document_empty"
