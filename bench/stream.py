@@ -1,13 +1,14 @@
 """Streaming benchmark: the platform against the provider read directly and against a bare relay.
 
-    .venv/bin/python bench/stream.py [--concurrency 1,10,100] [--rounds 5] [--keep]
+    .venv/bin/python bench/stream.py [--concurrency 1,10,100] [--rounds 5] [--same-question] [--keep]
 
 Starts everything itself on 127.0.0.1 and stops it on exit (Ctrl-C included): a throwaway
 PostgreSQL database with the demo chatbot, the fake OpenAI server (bench/fake_provider.py), the
 platform (daphne, chatplatform.asgi) and the bare relay (daphne, bench.relay_asgi). For each
-concurrency N it runs rounds of N clients asking one question each, interleaving the direct
-path, the relay and the platform, and reports what the relay and the platform add over the direct
-path. bench/README.md explains the method and holds the results.
+concurrency N it runs rounds of N clients asking one question each (drawn from
+bench/questions.txt, or always the same one with --same-question), interleaving the direct path,
+the relay and the platform, and reports what the relay and the platform add over the direct path.
+bench/README.md explains the method and holds the results.
 """
 
 from __future__ import annotations
@@ -31,13 +32,16 @@ from bench.burst_probe import probe_report  # noqa: E402
 from bench.stream_clients import (  # noqa: E402  (after the repository root is importable)
     FIRST_TOKEN_MS,
     INTERVAL_MS,
+    QUESTION,
     TOKENS,
     DirectClient,
+    QuestionDraw,
     Round,
     machine_busy_seconds,
     process_cpu_seconds,
     process_cpu_seconds_stat,
     process_rss_kib,
+    question_pool,
     services_cpu_seconds,
     tokens_of,
     ws_ask,
@@ -56,9 +60,18 @@ RETRIES = 3
 
 
 class Bench:
-    def __init__(self, stack: Stack, max_other_load: float = MAX_OTHER_LOAD) -> None:
+    def __init__(
+        self,
+        stack: Stack,
+        max_other_load: float = MAX_OTHER_LOAD,
+        questions: list[str] | None = None,
+        seed: int = 0,
+    ) -> None:
         self.stack = stack
         self.max_other_load = max_other_load
+        # One draw per path with the same seed: the three paths ask the same questions in turn.
+        pool = questions or [QUESTION]
+        self.questions = {path: QuestionDraw(pool, seed) for path in PATHS}
         self.disturbed: list[Round] = []
         self.expected = tokens_of("".join(benchmark_reply(TOKENS, FIRST_TOKEN_MS, INTERVAL_MS).tokens or []))
         self.urls = {
@@ -104,6 +117,7 @@ class Bench:
         raise AssertionError("unreachable")
 
     async def _round(self, path: str, concurrency: int) -> Round:
+        questions = self.questions[path].take(concurrency)
         if path == "direct":
             port = self.stack.ports["provider"]
             while len(self.direct) < concurrency:
@@ -111,7 +125,10 @@ class Bench:
             driver_started = time.process_time()
             started = time.perf_counter()
             answers = await asyncio.gather(
-                *(client.ask(self.expected) for client in self.direct[:concurrency])
+                *(
+                    client.ask(self.expected, question)
+                    for client, question in zip(self.direct[:concurrency], questions, strict=True)
+                )
             )
             seconds = time.perf_counter() - started
             return Round(
@@ -125,7 +142,9 @@ class Bench:
         cpu, cpu_stat = process_cpu_seconds(pid), process_cpu_seconds_stat(pid)
         driver_started = time.process_time()
         started = time.perf_counter()
-        answers = await asyncio.gather(*(ws_ask(ws, self.expected) for ws in sockets))
+        answers = await asyncio.gather(
+            *(ws_ask(ws, self.expected, question) for ws, question in zip(sockets, questions, strict=True))
+        )
         seconds = time.perf_counter() - started
         driver_cpu = time.process_time() - driver_started
         # Work that follows the last event (the Redis mirror's last batch) belongs to the round.
@@ -197,6 +216,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--rounds-at-1", type=int, default=None, help="rounds at 1 client (default 2 x --rounds)"
     )
+    parser.add_argument(
+        "--same-question",
+        action="store_true",
+        help=f"every client asks {QUESTION!r} (after the first round its embedding is cached) "
+        "instead of drawing from bench/questions.txt",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="order in which the questions are drawn (default %(default)s)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database and Redis data for debugging")
     parser.add_argument(
         "--max-other-load",
@@ -246,13 +274,18 @@ def main(argv: list[str] | None = None) -> int:
     if stack.cpus:
         servers, others = stack.cpus
         placement = {"servers": sorted(servers), "others": sorted(others)}
+    questions = [QUESTION] if args.same_question else question_pool()
     started = time.monotonic()
     try:
+        if args.same_question:
+            step(f"every client asks {QUESTION!r}")
+        else:
+            step(f"questions drawn from a pool of {len(questions)} (seed {args.seed})")
         step(f"database {stack.database}; starting the fake provider, the platform and the relay")
         if placement:
             step("servers on CPU {servers}, clients and fake provider on CPU {others}".format_map(placement))
         stack.start()
-        bench = Bench(stack, max_other_load=args.max_other_load)
+        bench = Bench(stack, max_other_load=args.max_other_load, questions=questions, seed=args.seed)
         outcome = asyncio.run(bench.run(levels, args.rounds, rounds_at_1))
         for name, process in stack.processes.items():
             if process.poll() is not None:
@@ -288,6 +321,9 @@ def main(argv: list[str] | None = None) -> int:
                     "interval_ms": INTERVAL_MS,
                     "tokens": TOKENS,
                     "cpus": placement,
+                    "questions": "same" if args.same_question else "pool",
+                    "question_pool_size": len(questions),
+                    "seed": args.seed,
                 },
                 "duration_s": round(time.monotonic() - started, 1),
                 "summary": {str(c): level for c, level in summary.items()},

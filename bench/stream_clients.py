@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import re
 import socket
 import time
@@ -22,7 +23,9 @@ from typing import Any
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 
+# `--same-question` asks only this one; by default the clients draw from QUESTIONS_FILE.
 QUESTION = "Hvad koster fragt til Bornholm?"
+QUESTIONS_FILE = Path(__file__).resolve().parent / "questions.txt"
 # The fake provider's answer: TOKENS words, the first after FIRST_TOKEN_MS, then one per INTERVAL_MS.
 FIRST_TOKEN_MS = 200
 INTERVAL_MS = 20
@@ -34,6 +37,44 @@ _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 def tokens_of(text: str) -> list[str]:
     return _TOKEN_RE.findall(text)
+
+
+def question_pool(path: Path = QUESTIONS_FILE) -> list[str]:
+    """The distinct questions of `path`, one a line, in file order (blank and `#` lines skipped)."""
+    lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return list(dict.fromkeys(line for line in lines if line and not line.startswith("#")))
+
+
+class QuestionDraw:
+    """The questions one path's clients ask, round after round.
+
+    A question asked again finds its embedding in the platform's cache and skips the embeddings
+    request, so the pool is gone through in a shuffled order and no question comes back before
+    every other one has been asked; then a fresh order starts, in which the questions of the round
+    under way come last, so no round asks one twice while the pool is at least as large as the
+    round. The same seed gives the same questions in the same order: every path, and every run
+    compared with another, asks the same ones.
+    """
+
+    def __init__(self, pool: list[str], seed: int = 0) -> None:
+        if not pool:
+            raise ValueError("the question pool is empty")
+        self.pool = list(pool)
+        self._random = random.Random(seed)
+        self._order: list[str] = []
+        self._next = 0
+
+    def take(self, count: int) -> list[str]:
+        taken: list[str] = []
+        while len(taken) < count:
+            if self._next == len(self._order):
+                order = self._random.sample(self.pool, len(self.pool))
+                asked = set(taken)
+                self._order = [q for q in order if q not in asked] + [q for q in order if q in asked]
+                self._next = 0
+            taken.append(self._order[self._next])
+            self._next += 1
+        return taken
 
 
 @dataclass
@@ -138,8 +179,8 @@ async def ws_open(url: str, *, greeting: bool) -> ClientConnection:
     return ws
 
 
-async def ws_ask(ws: ClientConnection, expected: list[str]) -> Answer:
-    frame = orjson.dumps({"type": "message", "text": QUESTION}).decode()
+async def ws_ask(ws: ClientConnection, expected: list[str], question: str = QUESTION) -> Answer:
+    frame = orjson.dumps({"type": "message", "text": question}).decode()
     answer = Answer(sent_at=time.perf_counter())
     await ws.send(frame)
     pieces: list[str] = []
@@ -195,11 +236,11 @@ class DirectClient:
             with contextlib.suppress(OSError):
                 await self.writer.wait_closed()
 
-    async def ask(self, expected: list[str]) -> Answer:
+    async def ask(self, expected: list[str], question: str = QUESTION) -> Answer:
         body = orjson.dumps(
             {
                 "model": "gpt-4o-mini",
-                "messages": [{"role": "user", "content": QUESTION}],
+                "messages": [{"role": "user", "content": question}],
                 "stream": True,
                 "stream_options": {"include_usage": True},
             }
