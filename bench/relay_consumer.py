@@ -13,7 +13,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from chatplatform.ai import get_chat_provider
 from chatplatform.ai.base import ChatRequest, ProviderError
-from chatplatform.direct_dispatch import DirectDispatch
+from conversations.chat.direct_dispatch import DirectDispatch
 
 
 class RelayConsumer(DirectDispatch, AsyncWebsocketConsumer):

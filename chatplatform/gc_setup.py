@@ -41,7 +41,7 @@ ANSWER_PATH_MODULES = (
     # Retrieval from the local vector store.
     "chatplatform.vectorstores.local",
     # The background record of each answer: its task and Celery's publisher.
-    "conversations.chat_tasks",
+    "conversations.chat.tasks",
     "celery.app.amqp",
     "celery.contrib.django.task",
     "kombu.transport.redis",

@@ -1,5 +1,5 @@
 """Websocket routes of every app, mounted by `chatplatform.asgi`."""
 
-from conversations.routing import websocket_urlpatterns as conversation_routes
+from conversations.chat.routing import websocket_urlpatterns as conversation_routes
 
 websocket_urlpatterns = [*conversation_routes]

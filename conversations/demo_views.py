@@ -4,7 +4,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from chatplatform.errors import ApplicationError
-from conversations.chat_store import chatbot_for_chat
+from conversations.chat.selectors import chatbot_for_chat
 
 
 def chat_demo(request: HttpRequest, chatbot_id: str) -> HttpResponse:

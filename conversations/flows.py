@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from conversations.chatbot_configs import chatbot_configs_changed
+from conversations.chat.chatbot_configs import chatbot_configs_changed
 from conversations.models import ChatbotSettings, Flow
 
 

@@ -3,7 +3,7 @@
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from conversations.chatbot_configs import chatbot_configs_changed
+from conversations.chat.chatbot_configs import chatbot_configs_changed
 from conversations.models import ChatbotSettings, Flow, PromptTemplate
 from conversations.prompts import prompt_templates_invalidate
 

@@ -1,17 +1,7 @@
-"""Celery discovers each app's `tasks` module; these are the conversations app's tasks."""
+"""Celery discovers each app's `tasks` module; this one gathers the conversations app's tasks."""
 
-from celery import shared_task
-
-from conversations.answer_sweeper import answers_sweep as answers_sweep_service
-from conversations.chat_tasks import answers_record
+from conversations.chat.tasks import answers_record, answers_sweep
 from conversations.images.tasks import images_delete_expired
 from conversations.knowledge.tasks import ingest_document
 
 __all__ = ["answers_record", "answers_sweep", "images_delete_expired", "ingest_document"]
-
-
-# Every minute by beat, on the `maintenance` queue (the default). Idempotent: each answer is
-# updated only while it is still `streaming`.
-@shared_task(acks_late=True, ignore_result=True)
-def answers_sweep() -> None:
-    answers_sweep_service()

@@ -1,6 +1,7 @@
 from django.urls import include, path
 
-from conversations import api, chat_api
+from conversations import api
+from conversations.chat import api as chat_api
 
 urlpatterns = [
     path("chatbots/<slug:chatbot_id>/", api.ChatbotDetailApi.as_view(), name="chatbot-detail"),

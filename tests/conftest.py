@@ -76,9 +76,9 @@ def _empty_cache():
     # between tests.
     from django.core.cache import cache
 
-    from conversations.chatbot_configs import chatbot_configs_clear
+    from conversations.chat.chatbot_configs import chatbot_configs_clear
+    from conversations.chat.rate_limits import local_ip_counts_clear
     from conversations.prompts import recent_prompt_templates_clear
-    from conversations.rate_limits import local_ip_counts_clear
 
     cache.clear()
     chatbot_configs_clear()

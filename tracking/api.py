@@ -5,7 +5,7 @@ from rest_framework.views import APIView
 
 from chatplatform.openapi import CHATBOT_ERRORS, api_errors
 from conversations.auth import INTEGRATION_AUTHENTICATION, INTEGRATION_PERMISSIONS
-from conversations.chat_store import chatbot_for_chat
+from conversations.chat.selectors import chatbot_for_chat
 from tracking.extraction import EMAIL, OrderVariables, normalise_order_number, normalise_postcode
 from tracking.orders import OrderStatus
 from tracking.services import order_lookup_or_raise

@@ -18,10 +18,10 @@ from rest_framework.request import Request
 
 from chatplatform.errors import ApplicationError
 from conversations.auth import IsChatbotIntegrationOrStaff
-from conversations.chat_store import chatbot_for_chat, conversation_for_token
+from conversations.chat.origins import origin_allowed, origin_listed
+from conversations.chat.selectors import chatbot_for_chat, conversation_for_token
 from conversations.images.messages import image_error
 from conversations.models import ChatbotSettings, Conversation
-from conversations.origins import origin_allowed, origin_listed
 
 TOKEN_HEADER = "X-Conversation-Token"  # noqa: S105  (a header name, not a secret)
 ALLOWED_METHODS = "POST, OPTIONS"

@@ -24,7 +24,7 @@ from rest_framework.views import APIView
 from chatplatform.errors import ApplicationError
 from chatplatform.openapi import CHATBOT_ERRORS, api_errors
 from conversations.auth import ChatbotAPIKeyAuthentication
-from conversations.chat_store import chatbot_for_chat, conversation_get
+from conversations.chat.selectors import chatbot_for_chat, conversation_get
 from conversations.images.access import (
     TOKEN_HEADER,
     ConversationAccess,

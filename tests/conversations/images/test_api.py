@@ -4,8 +4,8 @@ import io
 
 import pytest
 
-from conversations.chat_store import conversation_create
-from conversations.conversation_tokens import conversation_token_mint
+from conversations.chat.conversation_tokens import conversation_token_mint
+from conversations.chat.selectors import conversation_create
 from conversations.models import ChatbotAPIKey, Conversation, ImageUpload
 from tests.conversations.factories import ChatbotFactory
 from tests.conversations.images.conftest import (

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from chatplatform.celery import app
-from conversations.chat_store import QuestionRecord, conversation_create, messages_begin
+from conversations.chat.selectors import QuestionRecord, conversation_create, messages_begin
 from conversations.images import tasks
 from conversations.images.services import image_upload_create, images_delete_expired
 from conversations.models import ImageUpload, Message

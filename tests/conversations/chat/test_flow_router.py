@@ -1,7 +1,7 @@
 import pytest
 
 from chatplatform.ai.base import ProviderError
-from conversations.flow_router import _question_vector, flow_profiles, route_llm, route_local
+from conversations.chat.flow_router import _question_vector, flow_profiles, route_llm, route_local
 from conversations.flows import FlowSpec, chatbot_flows_ensure
 from conversations.prompts import DEFAULT_TEMPLATES
 from tests.conversations.factories import ChatbotFactory

@@ -17,12 +17,12 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from chatplatform.redis_async import async_redis
-from conversations import answer_buffer
-from conversations.answer_buffer import buffer_create, encode, replay_from_redis
-from conversations.answer_sweeper import OUTCOME_KEY, OUTCOMES_INDEX, answers_sweep
-from conversations.chat_store import QuestionRecord, conversation_create, messages_begin
+from conversations.chat import answer_buffer
+from conversations.chat.answer_buffer import buffer_create, encode, replay_from_redis
+from conversations.chat.answer_sweeper import OUTCOME_KEY, OUTCOMES_INDEX, answers_sweep
+from conversations.chat.selectors import QuestionRecord, conversation_create, messages_begin
+from conversations.chat.web_process import OWNER_GONE_AFTER_SECONDS, process_id
 from conversations.models import Message, StreamingSession, WebProcessHeartbeat
-from conversations.web_process import OWNER_GONE_AFTER_SECONDS, process_id
 from tests.conversations.chat_helpers import connect, events_until_final
 from tests.conversations.factories import ChatbotFactory
 from tests.fakes.openai_server import Reply

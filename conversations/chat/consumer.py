@@ -16,15 +16,15 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError
 
-from chatplatform.direct_dispatch import DirectDispatch
 from chatplatform.errors import ApplicationError
-from conversations import chat_store
-from conversations.answer_buffer import AnswerBuffer, buffer_get, encode, replay_from_redis
-from conversations.chat_store import ChatState
+from conversations.chat import selectors as chat_store
+from conversations.chat.answer_buffer import AnswerBuffer, buffer_get, encode, replay_from_redis
+from conversations.chat.direct_dispatch import DirectDispatch
+from conversations.chat.pipeline import QUESTION_NOT_SAVED, answer_start, answer_stop
+from conversations.chat.rate_limits import RateLimiter, connection_admit, connection_release, ip_rate_allows
+from conversations.chat.selectors import ChatState
 from conversations.images.selectors import image_for_message
 from conversations.models import Message
-from conversations.pipeline import QUESTION_NOT_SAVED, answer_start, answer_stop
-from conversations.rate_limits import RateLimiter, connection_admit, connection_release, ip_rate_allows
 
 logger = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from chatplatform.errors import ApplicationError
-from conversations import chatbot_configs
-from conversations.chat_store import chat_open, conversation_create, conversation_save
+from conversations.chat import chatbot_configs
+from conversations.chat.selectors import chat_open, conversation_create, conversation_save
 from conversations.flows import chatbot_flows_ensure
 from conversations.models import ChatbotSettings, Conversation, Message
 from tests.conversations.factories import ChatbotFactory

@@ -2,8 +2,8 @@
 
 import asyncio
 
-from conversations import request_gate
-from conversations.request_gate import request_preparing, requests_sent
+from conversations.chat import request_gate
+from conversations.chat.request_gate import request_preparing, requests_sent
 
 
 async def test_waiting_work_goes_ahead_once_every_answer_of_the_burst_has_sent_its_request(monkeypatch):

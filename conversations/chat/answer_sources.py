@@ -8,11 +8,11 @@ from chatplatform.ai import get_chat_provider
 from chatplatform.ai.base import ChatRequest, ChatStream
 from chatplatform.personal_data import redact_personal
 from conversations import prompts
-from conversations.chat_store import ChatState
-from conversations.flow_router import Route
+from conversations.chat.flow_router import Route
+from conversations.chat.order_answer import order_tool
+from conversations.chat.order_replies import order_answer_text
+from conversations.chat.selectors import ChatState
 from conversations.models import Flow
-from tracking.replies import order_answer_text
-from tracking.tool import order_tool
 
 KB_UNAVAILABLE = {
     "da": "Beklager, jeg kan ikke slå op i vores vidensbase lige nu. Prøv igen om lidt, eller "

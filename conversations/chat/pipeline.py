@@ -30,19 +30,19 @@ from chatplatform.ai import get_chat_provider
 from chatplatform.ai.base import ChatStream, ProviderError
 from chatplatform.ai.request_written import notify_when_written
 from conversations import prompts
-from conversations.answer_buffer import AnswerBuffer, buffer_create, encode
-from conversations.answer_request import chat_request
-from conversations.answer_streams import kb_unavailable_stream, order_stream, uses_order_tool
-from conversations.answer_sweeper import INTERRUPTED_CODE, INTERRUPTED_MESSAGE, outcome_park
-from conversations.chat_store import AnswerOutcome, ChatState, QuestionRecord
-from conversations.chat_writes import QuestionSave, answer_save
-from conversations.flow_router import Route, route_llm, route_local
+from conversations.chat.answer_buffer import AnswerBuffer, buffer_create, encode
+from conversations.chat.answer_sources import kb_unavailable_stream, order_stream, uses_order_tool
+from conversations.chat.answer_sweeper import INTERRUPTED_CODE, INTERRUPTED_MESSAGE, outcome_park
+from conversations.chat.flow_router import Route, route_llm, route_local
+from conversations.chat.order_answer import mentions_order_details
+from conversations.chat.output_rules import OutputRules
+from conversations.chat.provider_request import chat_request
+from conversations.chat.request_gate import request_preparing
+from conversations.chat.retrieval import Retrieval, retrieve, sources_of
+from conversations.chat.selectors import AnswerOutcome, ChatState, QuestionRecord
+from conversations.chat.web_process import heartbeat_keep, on_server_shutdown
+from conversations.chat.writes import QuestionSave, answer_save
 from conversations.models import ChatbotSettings, Flow, ImageUpload, Message
-from conversations.output_rules import OutputRules
-from conversations.request_gate import request_preparing
-from conversations.retrieval import Retrieval, retrieve, sources_of
-from conversations.web_process import heartbeat_keep, on_server_shutdown
-from tracking.tool import mentions_order_details
 
 logger = logging.getLogger(__name__)
 

@@ -3,8 +3,8 @@ import time
 
 import pytest
 
-from conversations import rate_limits
-from conversations.rate_limits import RateLimiter, ip_rate_allows
+from conversations.chat import rate_limits
+from conversations.chat.rate_limits import RateLimiter, ip_rate_allows
 from tests.waiting import until
 
 

@@ -3,7 +3,7 @@ import uuid
 import pytest
 from django.db import IntegrityError, connection
 
-from chatplatform import plain_writes
+from conversations.chat import bulk_sql as plain_writes
 from conversations.models import Conversation, Message
 from tests.conversations.factories import ChatbotFactory
 

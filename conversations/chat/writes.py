@@ -31,9 +31,9 @@ from django.db import InterfaceError, OperationalError, close_old_connections, c
 from psycopg_pool import PoolTimeout
 
 from chatplatform.loops import PerLoop
-from conversations import chat_store
-from conversations.chat_store import AnswerOutcome, QuestionRecord
-from conversations.request_gate import requests_sent
+from conversations.chat import selectors as chat_store
+from conversations.chat.request_gate import requests_sent
+from conversations.chat.selectors import AnswerOutcome, QuestionRecord
 
 logger = logging.getLogger(__name__)
 

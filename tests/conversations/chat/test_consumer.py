@@ -7,9 +7,9 @@ import threading
 import pytest
 from asgiref.sync import sync_to_async
 
-from conversations import request_gate
+from conversations.chat import request_gate
+from conversations.chat.request_gate import request_preparing
 from conversations.models import ContextChunk, Conversation, Message, StreamingSession
-from conversations.request_gate import request_preparing
 from tests.conversations.chat_helpers import (
     ask,
     communicator,

@@ -28,7 +28,7 @@ from conversations.models import ChatbotSettings, Flow
 from conversations.selectors import chatbot_not_found
 
 if TYPE_CHECKING:
-    from conversations.flow_router import FlowProfiles
+    from conversations.chat.flow_router import FlowProfiles
 
 _VERSION_KEY = "chatbot-configs:version"
 # Chatbots kept per process, the least recently connected to forgotten first (one is a few
@@ -47,7 +47,7 @@ class ChatbotConfig:
     @functools.cached_property
     def route_profiles(self) -> "FlowProfiles":
         """The router's view of the flows, worked out once for every connection."""
-        from conversations.flow_router import flow_profiles
+        from conversations.chat.flow_router import flow_profiles
 
         return flow_profiles(self.chatbot, list(self.flows), order_tracking=self.order_tracking)
 

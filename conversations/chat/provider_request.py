@@ -6,11 +6,11 @@ from chatplatform.ai.base import ChatRequest
 from chatplatform.personal_data import redact_personal
 from chatplatform.tokens import trim_history
 from conversations import prompts
-from conversations.chat_store import ChatState
-from conversations.flow_router import Route
+from conversations.chat.flow_router import Route
+from conversations.chat.retrieval import Retrieval
+from conversations.chat.selectors import ChatState
 from conversations.images.services import image_prompt_context
 from conversations.models import ImageUpload
-from conversations.retrieval import Retrieval
 
 
 def system_prompt(state: ChatState, route: Route, retrieval: Retrieval, template: str) -> str:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from conversations.consumers import ChatConsumer
+from conversations.chat.consumer import ChatConsumer
 
 websocket_urlpatterns = [
     path("ws/chat/<slug:chatbot_id>/", ChatConsumer.as_asgi()),

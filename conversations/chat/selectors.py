@@ -4,7 +4,7 @@ calls them through `database_sync_to_async`).
 Nothing is written per token: `messages_begin` saves questions (and a placeholder answer with
 its streaming session for each) before the first token, `answers_finish` saves answers once at
 the end, whatever their status, and queues the background record of their context chunks. Both
-take several at once; `conversations.chat_writes` gathers the pipeline's writes into batches.
+take several at once; `conversations.chat.writes` gathers the pipeline's writes into batches.
 """
 
 import hashlib
@@ -20,16 +20,16 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from chatplatform import plain_writes
 from chatplatform.errors import ApplicationError
-from conversations.chatbot_configs import ChatbotConfig, chatbot_config
-from conversations.conversation_tokens import conversation_token_id, conversation_token_mint
+from conversations.chat import bulk_sql
+from conversations.chat.chatbot_configs import ChatbotConfig, chatbot_config
+from conversations.chat.conversation_tokens import conversation_token_id, conversation_token_mint
+from conversations.chat.origins import origin_allowed
+from conversations.chat.web_process import process_id
 from conversations.models import ChatbotSettings, Conversation, Flow, Message, StreamingSession
-from conversations.origins import origin_allowed
-from conversations.web_process import process_id
 
 if TYPE_CHECKING:
-    from conversations.flow_router import FlowProfiles
+    from conversations.chat.flow_router import FlowProfiles
 
 HISTORY_MESSAGES = 20
 
@@ -246,24 +246,24 @@ class QuestionRecord:
     image_id: uuid.UUID | None = None
 
 
-@plain_writes.in_statements
+@bulk_sql.in_statements
 def messages_begin(records: Sequence[QuestionRecord]) -> None:
     """Save questions, a placeholder for each answer, and the answers' streaming sessions, all or
     none: one INSERT per table for any number of them, sent as one statement on PostgreSQL.
 
-    Plain INSERTs (`chatplatform.plain_writes`), because this runs before the first token of
+    Plain INSERTs (`bulk_sql`), because this runs before the first token of
     every answer, a hundred at a time under load: the columns that are the same in every row are
     literals of the statement, and only what differs per row is a parameter (about a third of
     `bulk_create`'s CPU), and the one statement is one round trip (bench/HISTORY.md).
     """
     if not records:
         return
-    as_uuid = plain_writes.uuid_param()
+    as_uuid = bulk_sql.uuid_param()
     at = timezone.now()
     n = len(records)
     # Each row its own microsecond, answers after questions: `created_at` orders a conversation.
     stamps = [connection.ops.adapt_datetimefield_value(at + timedelta(microseconds=i)) for i in range(2 * n)]
-    questions = plain_writes.insert(
+    questions = bulk_sql.insert(
         Message,
         ("id", "conversation", "text", "client_id", "image", "created_at"),
         [
@@ -279,7 +279,7 @@ def messages_begin(records: Sequence[QuestionRecord]) -> None:
         ],
         constants={"role": Message.Role.USER, "status": Message.Status.COMPLETED, **_QUESTION_CONSTANTS},
     )
-    placeholders = plain_writes.insert(
+    placeholders = bulk_sql.insert(
         Message,
         ("id", "conversation", "reply_to", "flow", "route_reason", "created_at"),
         [
@@ -295,7 +295,7 @@ def messages_begin(records: Sequence[QuestionRecord]) -> None:
         ],
         constants={"role": Message.Role.ASSISTANT, "status": Message.Status.STREAMING, **_ANSWER_CONSTANTS},
     )
-    sessions = plain_writes.insert(
+    sessions = bulk_sql.insert(
         StreamingSession,
         ("message", "started_at"),
         [(as_uuid(r.answer_id), stamps[n + i]) for i, r in enumerate(records)],
@@ -308,11 +308,11 @@ def messages_begin(records: Sequence[QuestionRecord]) -> None:
             "error_code": "",
         },
     )
-    plain_writes.run_together(questions, placeholders, sessions)
+    bulk_sql.run_together(questions, placeholders, sessions)
 
 
 # The model's defaults of the columns `messages_begin` does not take from the record
-# (tests/conversations/test_chat_writes.py compares them with the model's).
+# (tests/conversations/chat/test_writes.py compares them with the model's).
 _UNSET = {"sources": "[]", "metrics": "{}", "error_code": ""}
 _QUESTION_CONSTANTS = {"flow": "", "route_reason": "", **_UNSET}
 _ANSWER_CONSTANTS = {"text": "", "client_id": "", **_UNSET}
@@ -333,16 +333,16 @@ class AnswerOutcome:
     context: list[dict[str, Any]]
 
 
-@plain_writes.in_statements
+@bulk_sql.in_statements
 def answers_finish(outcomes: Sequence[AnswerOutcome]) -> None:
     """Save answers once, with their final status, all or none, and queue the background record
     of those grounded in context (one task for all of them).
 
-    On PostgreSQL one statement (`chatplatform.plain_writes`) updates the answers, their
+    On PostgreSQL one statement (`bulk_sql`) updates the answers, their
     streaming sessions and conversations, as they end together under load; elsewhere the ORM
     updates them one by one.
     """
-    from conversations.chat_tasks import answers_record
+    from conversations.chat.tasks import answers_record
 
     if not outcomes:
         return
@@ -361,8 +361,8 @@ def answers_finish(outcomes: Sequence[AnswerOutcome]) -> None:
 
 
 def _answers_update_together(outcomes, conversation_ids, now) -> None:
-    plain_writes.run_together(
-        plain_writes.update(
+    bulk_sql.run_together(
+        bulk_sql.update(
             Message,
             "id",
             ("text", "status", "sources", "error_code", "metrics"),
@@ -378,7 +378,7 @@ def _answers_update_together(outcomes, conversation_ids, now) -> None:
                 for o in outcomes
             ],
         ),
-        plain_writes.update(
+        bulk_sql.update(
             StreamingSession,
             "message",
             ("status", "token_count", "event_count", "ttft_ms", "error_code", "ended_at"),
@@ -387,7 +387,7 @@ def _answers_update_together(outcomes, conversation_ids, now) -> None:
                 for o in outcomes
             ],
         ),
-        plain_writes.update(Conversation, "id", ("updated_at",), [(c, now) for c in conversation_ids]),
+        bulk_sql.update(Conversation, "id", ("updated_at",), [(c, now) for c in conversation_ids]),
     )
 
 

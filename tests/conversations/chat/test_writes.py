@@ -6,18 +6,18 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.db import connection
 
-from conversations import request_gate
-from conversations.chat_store import (
+from conversations.chat import request_gate
+from conversations.chat.request_gate import request_preparing
+from conversations.chat.selectors import (
     AnswerOutcome,
     QuestionRecord,
     answers_finish,
     conversation_create,
     messages_begin,
 )
-from conversations.chat_writes import QuestionSave, answer_save, question_save
+from conversations.chat.web_process import process_id
+from conversations.chat.writes import QuestionSave, answer_save, question_save
 from conversations.models import ContextChunk, Conversation, Message, StreamingSession
-from conversations.request_gate import request_preparing
-from conversations.web_process import process_id
 from tests.conversations.factories import ChatbotFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -18,11 +18,11 @@ from rest_framework.views import APIView
 
 from chatplatform.errors import ApplicationError
 from chatplatform.openapi import CHATBOT_ERRORS, api_errors
-from conversations import chat_store
 from conversations.auth import INTEGRATION_AUTHENTICATION, INTEGRATION_PERMISSIONS
+from conversations.chat import selectors as chat_store
+from conversations.chat.pipeline import answer_start
 from conversations.images.selectors import image_for_message
 from conversations.models import Flow, Message
-from conversations.pipeline import answer_start
 
 # Final error codes of an answer and the HTTP status a JSON client gets for them.
 ANSWER_ERROR_STATUS = {

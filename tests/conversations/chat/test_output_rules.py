@@ -1,7 +1,7 @@
 import pytest
 
 from chatplatform.tokens import count_tokens, trim_history
-from conversations.output_rules import OutputRules
+from conversations.chat.output_rules import OutputRules
 
 
 def run(pieces: list[str], *, replace: bool = True) -> tuple[list[str], str]:

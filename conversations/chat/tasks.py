@@ -1,13 +1,18 @@
-"""Work that follows answers, off the stream: storing the context chunks they used."""
+"""The chat's background work: storing the context chunks answers used, and the answer sweeper.
+
+The registered names predate the chat wing: queued messages, the `chat` queue's route and the
+sweeper's beat row name the tasks by them, so they stay.
+"""
 
 from typing import Any
 
 from celery import shared_task
 
+from conversations.chat.answer_sweeper import answers_sweep as answers_sweep_service
 from conversations.models import ContextChunk, Message
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task(name="conversations.chat_tasks.answers_record", acks_late=True, ignore_result=True)
 def answers_record(records: list[dict[str, Any]]) -> None:
     """Store the chunks each answer (`answer_id`, `context`) was grounded in; answers deleted
     meanwhile are skipped, and running it twice stores them once."""
@@ -30,3 +35,10 @@ def answers_record(records: list[dict[str, Any]]) -> None:
         ],
         ignore_conflicts=True,
     )
+
+
+# Every minute by beat, on the `maintenance` queue (the default). Idempotent: each answer is
+# updated only while it is still `streaming`.
+@shared_task(name="conversations.tasks.answers_sweep", acks_late=True, ignore_result=True)
+def answers_sweep() -> None:
+    answers_sweep_service()

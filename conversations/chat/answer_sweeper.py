@@ -26,11 +26,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from chatplatform.redis_async import async_redis
-from conversations.answer_buffer import _REDIS_KEY as MIRROR_KEY
-from conversations.answer_buffer import KEEP_SECONDS, _entry_frames, encode
-from conversations.chat_store import AnswerOutcome, answers_finish
+from conversations.chat.answer_buffer import _REDIS_KEY as MIRROR_KEY
+from conversations.chat.answer_buffer import KEEP_SECONDS, _entry_frames, encode
+from conversations.chat.selectors import AnswerOutcome, answers_finish
+from conversations.chat.web_process import OWNER_GONE_AFTER_SECONDS
 from conversations.models import Message, StreamingSession, WebProcessHeartbeat
-from conversations.web_process import OWNER_GONE_AFTER_SECONDS
 
 logger = logging.getLogger(__name__)
 

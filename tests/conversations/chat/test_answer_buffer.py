@@ -3,8 +3,8 @@ import uuid
 import redis.asyncio
 
 from chatplatform.ai.base import ChatStream
-from conversations import answer_buffer
-from conversations.answer_buffer import (
+from conversations.chat import answer_buffer
+from conversations.chat.answer_buffer import (
     _REDIS_KEY,
     KEEP_SECONDS,
     buffer_create,

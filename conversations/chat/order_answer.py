@@ -12,6 +12,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 
 from chatplatform.ai import get_chat_provider
+from conversations.chat.order_replies import reply
 from conversations.models import ChatbotSettings
 from conversations.prompts import Purpose, prompt_render, prompt_template_text
 from tracking.extraction import (
@@ -21,7 +22,6 @@ from tracking.extraction import (
     extract_local,
     extract_with_llm,
 )
-from tracking.replies import reply
 from tracking.services import LookupOutcome, order_lookup_async
 
 
