@@ -198,6 +198,7 @@ class KnowledgeDocument(models.Model):
     size = models.PositiveIntegerField(default=0)
     sha256 = models.CharField(max_length=64, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent of the last ingestion done.")
     chunk_count = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     # Where its vectors live now, so re-ingestion and deletion find them after settings change.

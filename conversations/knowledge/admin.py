@@ -55,7 +55,16 @@ class KnowledgeDocumentUploadForm(forms.ModelForm):
 
 @admin.register(KnowledgeDocument)
 class KnowledgeDocumentAdmin(admin.ModelAdmin):
-    list_display = ["title", "chatbot", "flow", "status", "chunk_count", "short_error", "updated_at"]
+    list_display = [
+        "title",
+        "chatbot",
+        "flow",
+        "status",
+        "progress",
+        "chunk_count",
+        "short_error",
+        "updated_at",
+    ]
     list_filter = ["status", "flow", "chatbot"]
     list_select_related = ["chatbot"]
     search_fields = ["title", "source_name", "chatbot__chatbot_id"]
@@ -69,6 +78,7 @@ class KnowledgeDocumentAdmin(admin.ModelAdmin):
         "size",
         "sha256",
         "status",
+        "progress",
         "chunk_count",
         "error",
         "indexed_in",

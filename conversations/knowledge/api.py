@@ -28,6 +28,7 @@ class DocumentOutputSerializer(serializers.Serializer):
     flow = serializers.ChoiceField(choices=Flow.Name.choices)
     index = serializers.SerializerMethodField(help_text="The knowledge-base index of the document's flow.")
     status = serializers.ChoiceField(choices=KnowledgeDocument.Status.choices)
+    progress = serializers.IntegerField(help_text="Percent of the last ingestion done, 0-100.")
     chunk_count = serializers.IntegerField()
     error = serializers.CharField(help_text="Why the last ingestion failed; empty otherwise.")
     size = serializers.IntegerField(help_text="Bytes.")

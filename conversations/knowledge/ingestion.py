@@ -73,7 +73,7 @@ def knowledge_document_ingest(*, document_id: int, progress: Progress | None = N
 
 def _document_claim(document_id: int) -> KnowledgeDocument:
     claimed = KnowledgeDocument.objects.filter(pk=document_id).update(
-        status=_Status.PROCESSING, error="", updated_at=timezone.now()
+        status=_Status.PROCESSING, progress=0, error="", updated_at=timezone.now()
     )
     if not claimed:
         raise ApplicationError("document_not_found", f"There is no document {document_id}.", status_code=404)
@@ -89,6 +89,11 @@ def _document_index(document: KnowledgeDocument, progress: Progress | None) -> N
 
     def report(step: DocumentProgress) -> None:
         nonlocal planned
+        if step.percent != document.progress:
+            document.progress = step.percent
+            KnowledgeDocument.objects.filter(pk=document.pk).update(
+                progress=step.percent, updated_at=timezone.now()
+            )
         # Only the embedding steps know the number of passages; reading and chunking come first.
         if step.total:
             planned = step.total
@@ -122,6 +127,7 @@ def _document_index(document: KnowledgeDocument, progress: Progress | None) -> N
 
     done = KnowledgeDocument.objects.filter(pk=document.pk).update(
         status=_Status.READY,
+        progress=100,
         error="",
         chunk_count=total,
         indexed_in=index_name,

@@ -84,6 +84,7 @@ def knowledge_document_create(
         "size": len(data),
         "sha256": hashlib.sha256(data).hexdigest(),
         "status": _Status.PENDING,
+        "progress": 0,
         "error": "",
     }
     title = title.strip()[:200]
@@ -192,7 +193,7 @@ def knowledge_documents_reingest(*, documents: Iterable[KnowledgeDocument]) -> i
     ids = [document.pk for document in documents]
     with transaction.atomic():
         KnowledgeDocument.objects.filter(pk__in=ids).update(
-            status=_Status.PENDING, error="", updated_at=timezone.now()
+            status=_Status.PENDING, progress=0, error="", updated_at=timezone.now()
         )
         for document_id in ids:
             _ingestion_enqueue(document_id)
@@ -211,8 +212,9 @@ def knowledge_document_update(*, document: KnowledgeDocument, title: str) -> Kno
     with transaction.atomic():
         document.title = title
         document.status = _Status.PENDING
+        document.progress = 0
         document.error = ""
-        document.save(update_fields=["title", "status", "error", "updated_at"])
+        document.save(update_fields=["title", "status", "progress", "error", "updated_at"])
         _ingestion_enqueue(document.pk)
     return document
 

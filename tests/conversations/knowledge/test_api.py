@@ -39,6 +39,7 @@ def test_an_integration_uploads_a_document_and_it_is_ingested(post, client, auth
         "flow": "flow3",
         "index": "vinbar-pairing",
         "status": "pending",
+        "progress": 0,
         "chunk_count": 0,
         "error": "",
         "size": len(SHIPPING_MD.encode()),
@@ -47,6 +48,7 @@ def test_an_integration_uploads_a_document_and_it_is_ingested(post, client, auth
     }
     detail = client.get(f"{URL}{body['id']}/", **auth).json()
     assert detail["status"] == "ready"
+    assert detail["progress"] == 100
     assert detail["chunk_count"] == 1
     assert LocalVector.objects.filter(index_name="vinbar-pairing", namespace="vinbar").count() == 1
 

@@ -218,6 +218,33 @@ def test_progress_is_reported_per_batch(ingested, chatbot):
     assert calls[-1] == (document.chunk_count, document.chunk_count)
 
 
+def test_the_documents_progress_is_stored_as_it_is_ingested(ingested):
+    document = ingested(content=long_markdown(12))
+    assert (document.status, document.progress) == (Status.READY, 100)
+    seen = []
+
+    def watch(done, total):
+        seen.append(KnowledgeDocument.objects.values_list("status", "progress").get(pk=document.pk))
+
+    knowledge_document_ingest(document_id=document.pk, progress=watch)
+
+    assert seen[0] == (Status.PROCESSING, 20)
+    assert [percent for _, percent in seen] == sorted(percent for _, percent in seen)
+    assert seen[-1] == (Status.PROCESSING, 100)
+    document.refresh_from_db()
+    assert (document.status, document.progress) == (Status.READY, 100)
+
+
+def test_queueing_a_document_again_resets_its_progress(ingested, django_capture_on_commit_callbacks):
+    document = ingested()
+
+    with django_capture_on_commit_callbacks():
+        knowledge_documents_reingest(documents=[document])
+
+    document.refresh_from_db()
+    assert (document.status, document.progress) == (Status.PENDING, 0)
+
+
 def test_reingest_queues_documents_again(ingested, django_capture_on_commit_callbacks):
     document = ingested()
 
