@@ -5,7 +5,7 @@ from rest_framework.views import APIView
 
 from chatplatform.openapi import CHATBOT_ERRORS, api_errors
 from conversations.auth import INTEGRATION_AUTHENTICATION, INTEGRATION_PERMISSIONS
-from conversations.chat.selectors import chatbot_for_chat
+from conversations.selectors import chatbot_active_get
 from tracking.extraction import EMAIL, OrderVariables, normalise_order_number, normalise_postcode
 from tracking.orders import OrderStatus
 from tracking.services import order_lookup_or_raise
@@ -79,7 +79,7 @@ class OrderLookupApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         order = order_lookup_or_raise(
-            chatbot=chatbot_for_chat(chatbot_id=chatbot_id),
+            chatbot=chatbot_active_get(chatbot_id=chatbot_id),
             variables=OrderVariables(
                 order_number=normalise_order_number(data.validated_data["order_number"]),
                 email=data.validated_data.get("email", ""),

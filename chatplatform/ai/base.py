@@ -184,6 +184,9 @@ class ChatStream:
 @runtime_checkable
 class ChatProvider(Protocol):
     name: str
+    # Whether it writes text from instructions (a language model). One that does not (the local
+    # provider) only answers from retrieved chunks, so callers phrase other answers themselves.
+    composes_text: bool
 
     def stream_chat(self, request: ChatRequest) -> ChatStream:
         """Start an answer; nothing is sent until the stream is first iterated."""

@@ -165,6 +165,7 @@ class LocalChatProvider:
     """Extractive answers from the retrieved context, streamed word by word."""
 
     name = "local"
+    composes_text = False
 
     def __init__(self, embedder: LocalEmbedder | None = None) -> None:
         self.embedder = embedder or LocalEmbedder()

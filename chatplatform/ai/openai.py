@@ -66,6 +66,7 @@ class OpenAIChatProvider:
     """Chat, JSON extraction and vision through the OpenAI chat completions API."""
 
     name = "openai"
+    composes_text = True
 
     def stream_chat(self, request: ChatRequest) -> ChatStream:
         """Stream an answer to `request.messages`; usage arrives with the last chunk."""

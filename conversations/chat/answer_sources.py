@@ -1,18 +1,8 @@
-"""The answers that do not come from the knowledge-base prompt: a fixed text streamed word by
-word (the knowledge base could not be consulted; an order reply of the local provider) and the
-order-tracking flow, which looks the order up and has the LLM tell its verified facts."""
+"""Fixed-text answers, streamed word by word like the provider's: the knowledge base could not
+be consulted, or an order reply (`order_answer`). They are stream sources beside the provider's,
+so the pipeline treats every answer the same way."""
 
-import orjson
-
-from chatplatform.ai import get_chat_provider
-from chatplatform.ai.base import ChatRequest, ChatStream
-from chatplatform.personal_data import redact_personal
-from conversations import prompts
-from conversations.chat.flow_router import Route
-from conversations.chat.order_answer import order_tool
-from conversations.chat.order_replies import order_answer_text
-from conversations.chat.selectors import ChatState
-from conversations.models import Flow
+from chatplatform.ai.base import ChatStream
 
 KB_UNAVAILABLE = {
     "da": "Beklager, jeg kan ikke slå op i vores vidensbase lige nu. Prøv igen om lidt, eller "
@@ -38,47 +28,3 @@ def text_stream(text: str) -> ChatStream:
 
 def kb_unavailable_stream(language: str) -> ChatStream:
     return text_stream(KB_UNAVAILABLE.get(language, KB_UNAVAILABLE["en"]))
-
-
-def uses_order_tool(state: ChatState, route: Route) -> bool:
-    return route.flow == Flow.Name.APIFLOW and state.order_tracking
-
-
-async def order_stream(*, state: ChatState, question: str, timings: dict[str, float]) -> ChatStream:
-    """A fixed reply (what the shopper still has to give, or why the order cannot be shown), or
-    the LLM told the verified order's facts; the tool's phases go into `timings`."""
-    chatbot = state.chatbot
-    shopper = [m["content"] for m in state.history if m["role"] == "user"] + [question]
-    tool = await order_tool(
-        chatbot=chatbot,
-        shopper_messages=shopper,
-        conversation_id=str(state.conversation_id),
-        ip=state.client_ip,
-    )
-    timings.update(tool.timings)
-    if tool.facts is None:
-        return text_stream(tool.reply)
-    provider = get_chat_provider()
-    if provider.name == "local":
-        return text_stream(order_answer_text(tool.facts, chatbot.language))
-    template = await prompts.aprompt_template_text(
-        chatbot_pk=chatbot.pk, purpose=prompts.Purpose.ORDER_ANSWER
-    )
-    system = prompts.prompt_render(
-        template,
-        chatbot_name=chatbot.name,
-        language=chatbot.language,
-        order_facts=orjson.dumps(tool.facts).decode(),
-    )
-    return provider.stream_chat(
-        ChatRequest(
-            messages=[
-                {"role": "system", "content": system},
-                {"role": "user", "content": redact_personal(question)},
-            ],
-            question=question,
-            context=[],
-            language=chatbot.language,
-            max_tokens=chatbot.max_answer_tokens,
-        )
-    )

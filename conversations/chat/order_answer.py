@@ -1,23 +1,29 @@
-"""The order-tracking flow's tool: extract, verify, look up; called by the answer pipeline.
+"""The order flow of the chat: extract the order variables, let tracking verify and look the
+order up, and answer as a stream beside the provider's.
 
-It returns either a fixed reply (ask for what is missing, refuse, apologise) or the verified
-order's facts, which the pipeline hands to the LLM (or formats itself with the local provider).
-The shopper's email and postcode never leave this module.
+The answer is a fixed reply (ask for what is missing, refuse, apologise) or the verified order's
+facts told by the LLM (formatted here when the provider does not compose text). Tracking returns
+facts; the words are the chat's (`order_replies`).
 """
 
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from channels.db import database_sync_to_async
 
 from chatplatform.ai import get_chat_provider
-from conversations.chat.order_replies import reply
-from conversations.models import ChatbotSettings
-from conversations.prompts import Purpose, prompt_render, prompt_template_text
+from chatplatform.ai.base import ChatRequest, ChatStream
+from chatplatform.personal_data import redact_personal
+from conversations.chat.answer_sources import text_stream
+from conversations.chat.flow_router import Route
+from conversations.chat.order_replies import order_answer_text, reply
+from conversations.chat.selectors import ChatState
+from conversations.models import ChatbotSettings, Flow
+from conversations.prompts import Purpose, aprompt_template_text, prompt_render, prompt_template_text
 from tracking.extraction import (
     ORDER_NUMBER,
-    OrderVariables,
     extract_from_text,
     extract_local,
     extract_with_llm,
@@ -58,7 +64,7 @@ async def order_tool(
     started = time.perf_counter()
     variables = extract_local(shopper_messages)
     provider = get_chat_provider()
-    if provider.name == "openai":
+    if provider.composes_text:
         template = await database_sync_to_async(prompt_template_text)(
             chatbot_pk=chatbot.pk, purpose=Purpose.ORDER_EXTRACTION
         )
@@ -88,4 +94,43 @@ async def order_tool(
     return answer
 
 
-__all__ = ["OrderVariables", "ToolAnswer", "mentions_order_details", "order_tool"]
+def uses_order_tool(state: ChatState, route: Route) -> bool:
+    return route.flow == Flow.Name.APIFLOW and state.order_tracking
+
+
+async def order_stream(*, state: ChatState, question: str, timings: dict[str, float]) -> ChatStream:
+    """A fixed reply (what the shopper still has to give, or why the order cannot be shown), or
+    the LLM told the verified order's facts; the tool's phases go into `timings`."""
+    chatbot = state.chatbot
+    shopper = [m["content"] for m in state.history if m["role"] == "user"] + [question]
+    tool = await order_tool(
+        chatbot=chatbot,
+        shopper_messages=shopper,
+        conversation_id=str(state.conversation_id),
+        ip=state.client_ip,
+    )
+    timings.update(tool.timings)
+    if tool.facts is None:
+        return text_stream(tool.reply)
+    provider = get_chat_provider()
+    if not provider.composes_text:
+        return text_stream(order_answer_text(tool.facts, chatbot.language))
+    template = await aprompt_template_text(chatbot_pk=chatbot.pk, purpose=Purpose.ORDER_ANSWER)
+    system = prompt_render(
+        template,
+        chatbot_name=chatbot.name,
+        language=chatbot.language,
+        order_facts=orjson.dumps(tool.facts).decode(),
+    )
+    return provider.stream_chat(
+        ChatRequest(
+            messages=[
+                {"role": "system", "content": system},
+                {"role": "user", "content": redact_personal(question)},
+            ],
+            question=question,
+            context=[],
+            language=chatbot.language,
+            max_tokens=chatbot.max_answer_tokens,
+        )
+    )

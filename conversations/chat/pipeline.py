@@ -31,10 +31,10 @@ from chatplatform.ai.base import ChatStream, ProviderError
 from chatplatform.ai.request_written import notify_when_written
 from conversations import prompts
 from conversations.chat.answer_buffer import AnswerBuffer, buffer_create, encode
-from conversations.chat.answer_sources import kb_unavailable_stream, order_stream, uses_order_tool
+from conversations.chat.answer_sources import kb_unavailable_stream
 from conversations.chat.answer_sweeper import INTERRUPTED_CODE, INTERRUPTED_MESSAGE, outcome_park
 from conversations.chat.flow_router import Route, route_llm, route_local
-from conversations.chat.order_answer import mentions_order_details
+from conversations.chat.order_answer import mentions_order_details, order_stream, uses_order_tool
 from conversations.chat.output_rules import OutputRules
 from conversations.chat.provider_request import chat_request
 from conversations.chat.request_gate import request_preparing

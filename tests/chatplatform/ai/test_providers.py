@@ -36,6 +36,12 @@ def test_all_providers_implement_the_interface():
         assert isinstance(embedder, Embedder)
 
 
+def test_only_the_language_model_provider_composes_text():
+    # The order flow asks the provider's capability, not its name, whether to phrase facts itself.
+    assert OpenAIChatProvider().composes_text is True
+    assert LocalChatProvider().composes_text is False
+
+
 def test_an_unknown_provider_is_a_configuration_error(settings):
     settings.AI_PROVIDER = "magic"
 
