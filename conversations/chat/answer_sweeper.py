@@ -28,8 +28,8 @@ from django.utils import timezone
 from chatplatform.redis_async import async_redis
 from conversations.chat.answer_buffer import _REDIS_KEY as MIRROR_KEY
 from conversations.chat.answer_buffer import KEEP_SECONDS, _entry_frames, encode
-from conversations.chat.selectors import AnswerOutcome, answers_finish
 from conversations.chat.web_process import OWNER_GONE_AFTER_SECONDS
+from conversations.chat.writes import AnswerOutcome, answers_update
 from conversations.models import Message, StreamingSession, WebProcessHeartbeat
 
 logger = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ def _parked_outcomes_store(client: redis.Redis) -> int:
             outcome is not None
             and Message.objects.filter(id=answer_id, status=Message.Status.STREAMING).exists()
         ):
-            answers_finish([outcome])
+            answers_update([outcome])
             stored += 1
         # Dropped only once stored: a failing run leaves it for the next.
         client.delete(key)

@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from chatplatform.errors import ApplicationError
 from chatplatform.openapi import CHATBOT_ERRORS, api_errors
 from conversations.auth import INTEGRATION_AUTHENTICATION, INTEGRATION_PERMISSIONS
-from conversations.chat import selectors as chat_store
+from conversations.chat import selectors, services
 from conversations.chat.pipeline import answer_start
 from conversations.images.selectors import image_for_message
 from conversations.models import Flow, Message
@@ -46,7 +46,7 @@ class ChatbotScopedApi(APIView):
     permission_classes = INTEGRATION_PERMISSIONS
 
     def chatbot(self):
-        return chat_store.chatbot_for_chat(chatbot_id=self.kwargs["chatbot_id"])
+        return selectors.chatbot_for_chat(chatbot_id=self.kwargs["chatbot_id"])
 
 
 class ConversationCreateApi(ChatbotScopedApi):
@@ -59,7 +59,7 @@ class ConversationCreateApi(ChatbotScopedApi):
 
     @extend_schema(request=None, responses={201: OutputSerializer, **api_errors(*CHATBOT_ERRORS)})
     def post(self, request, chatbot_id: str) -> Response:
-        conversation, token = chat_store.conversation_create(chatbot=self.chatbot())
+        conversation, token = services.conversation_create(chatbot=self.chatbot())
         return Response({"id": conversation.id, "token": token}, status=status.HTTP_201_CREATED)
 
 
@@ -122,7 +122,7 @@ class ConversationDetailApi(ChatbotScopedApi):
         },
     )
     def get(self, request, chatbot_id: str, conversation_id: str) -> Response:
-        conversation = chat_store.conversation_get(chatbot=self.chatbot(), conversation_id=conversation_id)
+        conversation = selectors.conversation_get(chatbot=self.chatbot(), conversation_id=conversation_id)
         pages = MessagePagination()
         messages = pages.paginate_queryset(conversation.messages.all(), request, view=self)
         data = {
@@ -194,7 +194,7 @@ class MessageCreateApi(ChatbotScopedApi):
     def post(self, request, chatbot_id: str, conversation_id: str):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        state = chat_store.chat_state_get(chatbot_id=chatbot_id, conversation_id=conversation_id)
+        state = selectors.chat_state_get(chatbot_id=chatbot_id, conversation_id=conversation_id)
         image = None
         if data.validated_data.get("image_id"):
             image = image_for_message(

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from chatplatform.errors import ApplicationError
-from conversations.chat import selectors as chat_store
+from conversations.chat import selectors, services
 from conversations.chat.answer_buffer import AnswerBuffer, buffer_get, encode, replay_from_redis
 from conversations.chat.direct_dispatch import DirectDispatch
 from conversations.chat.pipeline import QUESTION_NOT_SAVED, answer_start, answer_stop
@@ -72,7 +72,7 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
         token = parse_qs(self.scope.get("query_string", b"").decode()).get("conversation", [""])[0]
         try:
             # One trip to the database thread, which every connection shares.
-            opening = await database_sync_to_async(chat_store.chat_open)(
+            opening = await database_sync_to_async(selectors.chat_open)(
                 chatbot_id=self.scope["url_route"]["kwargs"]["chatbot_id"],
                 token=token,
                 origin=headers.get("origin"),
@@ -174,7 +174,7 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
             return
         if self.state.unsaved is not None:
             try:
-                await database_sync_to_async(chat_store.conversation_save)(state=self.state)
+                await database_sync_to_async(services.conversation_save)(state=self.state)
             except DatabaseError:
                 logger.exception("Could not store a new conversation")
                 await self.send_error(*QUESTION_NOT_SAVED)
@@ -208,7 +208,7 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
             self.current = buffer
             await buffer.subscribe(self.send_frame, after_seq=after_seq)
             return
-        stored = await database_sync_to_async(chat_store.answer_stored)(answer_id=message_id)
+        stored = await database_sync_to_async(selectors.answer_stored)(answer_id=message_id)
         if stored is None or stored.conversation_id != self.state.conversation_id:
             await self.send_error(
                 "resume_not_available", "That answer cannot be resumed here; it is unknown or expired."

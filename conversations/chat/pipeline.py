@@ -37,11 +37,11 @@ from conversations.chat.flow_router import Route, route_llm, route_local
 from conversations.chat.order_answer import mentions_order_details, order_stream, uses_order_tool
 from conversations.chat.output_rules import OutputRules
 from conversations.chat.provider_request import chat_request
-from conversations.chat.request_gate import request_preparing
+from conversations.chat.request_gate import pending_request_add
 from conversations.chat.retrieval import Retrieval, retrieve, sources_of
-from conversations.chat.selectors import AnswerOutcome, ChatState, QuestionRecord
+from conversations.chat.selectors import ChatState
 from conversations.chat.web_process import heartbeat_keep, on_server_shutdown
-from conversations.chat.writes import QuestionSave, answer_save
+from conversations.chat.writes import AnswerOutcome, QuestionRecord, QuestionSave, answer_save
 from conversations.models import ChatbotSettings, Flow, ImageUpload, Message
 
 logger = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ class AnswerRun:
     stream: ChatStream | None = None
     image: ImageUpload | None = None
     # Called once the provider request has left (`request_gate`); only the first call counts.
-    request_sent: Callable[[], None] = field(default=lambda: None)
+    mark_request_sent: Callable[[], None] = field(default=lambda: None)
     # The `start` event, once the flow is known.
     start_frame: str = ""
     # The server is stopping and this answer ran out of time (`answers_drain`).
@@ -112,7 +112,7 @@ def answer_start(
         run.timings["image_description_ms"] = round(image.description_ms, 2)
     if client_id:
         state.answers_by_client_id[client_id] = str(answer_id)
-    run.request_sent = request_preparing()
+    run.mark_request_sent = pending_request_add()
     task = asyncio.get_running_loop().create_task(_answer(run), name=f"answer-{answer_id}")
     _running[task] = run
     task.add_done_callback(lambda done: _running.pop(done, None))
@@ -234,7 +234,7 @@ async def _answer(run: AnswerRun) -> None:
         # Both start once the first read below has written the request, and those of the answers
         # that arrived with this one have been written too (`request_gate`).
         persist.start(after_requests=lambda: buffer.publish_start(run.start_frame))
-        notify_when_written(run.request_sent)
+        notify_when_written(run.mark_request_sent)
         # One turn of the event loop before the first read builds the request: the answers whose
         # questions arrived in the same turn then prepare one after the other (routing, retrieval
         # and prompt run the same code on the same data, still in the CPU's caches) instead of
@@ -244,7 +244,7 @@ async def _answer(run: AnswerRun) -> None:
             await stream.aclose()
         async for delta in stream:
             if not saved:
-                run.request_sent()  # if the transport did not say so (no HTTP request)
+                run.mark_request_sent()  # if the transport did not say so (no HTTP request)
                 try:
                     await persist
                 except Exception as exc:
@@ -285,7 +285,7 @@ async def _answer(run: AnswerRun) -> None:
         error_message = "Something went wrong on our side; please try again."
         logger.exception("Answer %s failed", buffer.message_id)
     finally:
-        run.request_sent()
+        run.mark_request_sent()
         await _finish(
             run, route, retrieval, persist, status, error_code, error_message, notice, first_token_at
         )

@@ -1,12 +1,9 @@
-"""Answers whose provider request has not left yet, per event loop, and a wait for them.
+"""Holds back work that can wait until the provider requests of a burst have left.
 
-When many questions arrive together, the last one's first token is late by everything the
-process does before that question's request leaves. Work that can wait until the provider is
-preparing its first tokens waits until every answer of the burst has written its request (as the
-HTTP transport reports it, chatplatform/ai/request_written.py), or at most `MAX_WAIT` seconds, so
-that it does not hold the interpreter while requests are still being prepared: the answers'
-`start` events and the questions' database writes (a first token needs its question saved only
-after the provider's first-token latency).
+When many questions arrive together, the last one's first token waits for everything the process
+does before its request leaves. So an answer's `start` event and its question's write wait until
+every answer of this event loop has written its request (the HTTP transport says so,
+chatplatform/ai/request_written.py), or `MAX_WAIT` seconds at most.
 """
 
 import asyncio
@@ -20,7 +17,7 @@ MAX_WAIT = 0.1
 
 class _Gate:
     def __init__(self) -> None:
-        self.preparing = 0
+        self.pending = 0
         self.open = asyncio.Event()
         self.open.set()
 
@@ -28,28 +25,28 @@ class _Gate:
 _gate = PerLoop(_Gate).get
 
 
-def request_preparing() -> Callable[[], None]:
-    """An answer started; its provider request has not left yet. Returns the function to call
+def pending_request_add() -> Callable[[], None]:
+    """Count an answer whose provider request has not left yet. Returns `mark_sent`, to call
     once it has (or once it is known to make none); only its first call counts."""
     gate = _gate()
-    gate.preparing += 1
+    gate.pending += 1
     gate.open.clear()
-    left = False
+    sent = False
 
-    def request_sent() -> None:
-        nonlocal left
-        if left:
+    def mark_sent() -> None:
+        nonlocal sent
+        if sent:
             return
-        left = True
-        gate.preparing -= 1
-        if gate.preparing == 0:
+        sent = True
+        gate.pending -= 1
+        if gate.pending == 0:
             gate.open.set()
 
-    return request_sent
+    return mark_sent
 
 
-async def requests_sent() -> None:
-    """Return once no answer of this loop is preparing its request, or after `MAX_WAIT`."""
+async def pending_requests_wait() -> None:
+    """Return once no answer of this loop has a request still to send, or after `MAX_WAIT`."""
     gate = _gate()
     if gate.open.is_set():
         return

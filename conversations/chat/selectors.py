@@ -1,32 +1,21 @@
-"""Reads and writes of conversations and messages for the chat pipeline (sync; the async code
-calls them through `database_sync_to_async`).
+"""Reads for the chat: the chatbot a connection or request may use, the state of a
+conversation (recent history, answered client ids) and the stored answers.
 
-Nothing is written per token: `messages_begin` saves questions (and a placeholder answer with
-its streaming session for each) before the first token, `answers_finish` saves answers once at
-the end, whatever their status, and queues the background record of their context chunks. Both
-take several at once; `conversations.chat.writes` gathers the pipeline's writes into batches.
+They are sync; the async edges call them through `database_sync_to_async`.
 """
 
 import hashlib
-import secrets
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import orjson
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
-from django.utils import timezone
 
 from chatplatform.errors import ApplicationError
-from conversations.chat import bulk_sql
 from conversations.chat.chatbot_configs import ChatbotConfig, chatbot_config
 from conversations.chat.conversation_tokens import conversation_token_id, conversation_token_mint
 from conversations.chat.origins import origin_allowed
-from conversations.chat.web_process import process_id
-from conversations.models import ChatbotSettings, Conversation, Flow, Message, StreamingSession
+from conversations.models import ChatbotSettings, Conversation, Flow, Message
 
 if TYPE_CHECKING:
     from conversations.chat.flow_router import FlowProfiles
@@ -34,7 +23,7 @@ if TYPE_CHECKING:
 HISTORY_MESSAGES = 20
 
 
-def _token_hash(token: str) -> str:
+def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -78,17 +67,8 @@ def chatbot_for_chat(*, chatbot_id: str) -> ChatbotSettings:
     return chatbot_config(chatbot_id=chatbot_id).chatbot
 
 
-def conversation_create(*, chatbot: ChatbotSettings, origin: str = "") -> tuple[Conversation, str]:
-    """A new conversation and its resume token (shown to the visitor only; stored hashed)."""
-    token = secrets.token_urlsafe(24)
-    conversation = Conversation.objects.create(
-        chatbot=chatbot, token_hash=_token_hash(token), origin=origin[:255]
-    )
-    return conversation, token
-
-
 def conversation_by_token(*, chatbot: ChatbotSettings, token: str) -> Conversation:
-    conversation = Conversation.objects.filter(chatbot=chatbot, token_hash=_token_hash(token)).first()
+    conversation = Conversation.objects.filter(chatbot=chatbot, token_hash=token_hash(token)).first()
     if conversation is None:
         raise ApplicationError(
             "invalid_conversation_token",
@@ -108,30 +88,7 @@ def conversation_for_token(*, chatbot: ChatbotSettings, token: str) -> Conversat
         conversation_id = conversation_token_id(chatbot_id=chatbot.chatbot_id, token=token)
         if conversation_id is None:
             raise
-    return Conversation(id=conversation_id, chatbot=chatbot, token_hash=_token_hash(token))
-
-
-def conversation_store(conversation: Conversation) -> None:
-    """Store a conversation of `conversation_for_token` if it is not stored yet."""
-    if conversation._state.adding:
-        # Two connections with the same token may both store it: the second insert does nothing.
-        Conversation.objects.bulk_create([conversation], ignore_conflicts=True)
-
-
-def conversation_save(*, state: ChatState) -> None:
-    """Store the conversation of a connection that has none stored yet, before its first message
-    is saved; nothing when it is stored (by this or another connection with the same token)."""
-    if state.unsaved is None:
-        return
-    conversation_store(
-        Conversation(
-            id=state.conversation_id,
-            chatbot=state.chatbot,
-            token_hash=state.unsaved.token_hash,
-            origin=state.unsaved.origin[:255],
-        )
-    )
-    state.unsaved = None
+    return Conversation(id=conversation_id, chatbot=chatbot, token_hash=token_hash(token))
 
 
 def conversation_get(*, chatbot: ChatbotSettings, conversation_id: uuid.UUID | str) -> Conversation:
@@ -228,187 +185,8 @@ def _unsaved_state(
         conversation_id=conversation_id,
         route_profiles=config.route_profiles,
         order_tracking=config.order_tracking,
-        unsaved=UnsavedConversation(_token_hash(token), origin or ""),
+        unsaved=UnsavedConversation(token_hash(token), origin or ""),
     )
-
-
-@dataclass(frozen=True)
-class QuestionRecord:
-    """A question to save before its answer's first token."""
-
-    conversation_id: uuid.UUID
-    user_message_id: uuid.UUID
-    answer_id: uuid.UUID
-    text: str
-    client_id: str = ""
-    flow: str = ""
-    route_reason: str = ""
-    image_id: uuid.UUID | None = None
-
-
-@bulk_sql.in_statements
-def messages_begin(records: Sequence[QuestionRecord]) -> None:
-    """Save questions, a placeholder for each answer, and the answers' streaming sessions, all or
-    none: one INSERT per table for any number of them, sent as one statement on PostgreSQL.
-
-    Plain INSERTs (`bulk_sql`), because this runs before the first token of
-    every answer, a hundred at a time under load: the columns that are the same in every row are
-    literals of the statement, and only what differs per row is a parameter (about a third of
-    `bulk_create`'s CPU), and the one statement is one round trip (bench/HISTORY.md).
-    """
-    if not records:
-        return
-    as_uuid = bulk_sql.uuid_param()
-    at = timezone.now()
-    n = len(records)
-    # Each row its own microsecond, answers after questions: `created_at` orders a conversation.
-    stamps = [connection.ops.adapt_datetimefield_value(at + timedelta(microseconds=i)) for i in range(2 * n)]
-    questions = bulk_sql.insert(
-        Message,
-        ("id", "conversation", "text", "client_id", "image", "created_at"),
-        [
-            (
-                as_uuid(r.user_message_id),
-                as_uuid(r.conversation_id),
-                r.text,
-                r.client_id,
-                as_uuid(r.image_id) if r.image_id else None,
-                stamps[i],
-            )
-            for i, r in enumerate(records)
-        ],
-        constants={"role": Message.Role.USER, "status": Message.Status.COMPLETED, **_QUESTION_CONSTANTS},
-    )
-    placeholders = bulk_sql.insert(
-        Message,
-        ("id", "conversation", "reply_to", "flow", "route_reason", "created_at"),
-        [
-            (
-                as_uuid(r.answer_id),
-                as_uuid(r.conversation_id),
-                as_uuid(r.user_message_id),
-                r.flow,
-                r.route_reason[:300],
-                stamps[n + i],
-            )
-            for i, r in enumerate(records)
-        ],
-        constants={"role": Message.Role.ASSISTANT, "status": Message.Status.STREAMING, **_ANSWER_CONSTANTS},
-    )
-    sessions = bulk_sql.insert(
-        StreamingSession,
-        ("message", "started_at"),
-        [(as_uuid(r.answer_id), stamps[n + i]) for i, r in enumerate(records)],
-        constants={
-            "status": StreamingSession.Status.STREAMING,
-            # Which process streams it, for the sweeper (`web_process`).
-            "owner": process_id(),
-            "token_count": 0,
-            "event_count": 0,
-            "error_code": "",
-        },
-    )
-    bulk_sql.run_together(questions, placeholders, sessions)
-
-
-# The model's defaults of the columns `messages_begin` does not take from the record
-# (tests/conversations/chat/test_writes.py compares them with the model's).
-_UNSET = {"sources": "[]", "metrics": "{}", "error_code": ""}
-_QUESTION_CONSTANTS = {"flow": "", "route_reason": "", **_UNSET}
-_ANSWER_CONSTANTS = {"text": "", "client_id": "", **_UNSET}
-
-
-@dataclass(frozen=True)
-class AnswerOutcome:
-    answer_id: str
-    conversation_id: uuid.UUID
-    text: str
-    status: str
-    sources: list[dict[str, Any]]
-    error_code: str
-    token_count: int
-    event_count: int
-    ttft_ms: float | None
-    metrics: dict[str, Any]
-    context: list[dict[str, Any]]
-
-
-@bulk_sql.in_statements
-def answers_finish(outcomes: Sequence[AnswerOutcome]) -> None:
-    """Save answers once, with their final status, all or none, and queue the background record
-    of those grounded in context (one task for all of them).
-
-    On PostgreSQL one statement (`bulk_sql`) updates the answers, their
-    streaming sessions and conversations, as they end together under load; elsewhere the ORM
-    updates them one by one.
-    """
-    from conversations.chat.tasks import answers_record
-
-    if not outcomes:
-        return
-    now = timezone.now()
-    conversation_ids = list(dict.fromkeys(outcome.conversation_id for outcome in outcomes))
-    if connection.vendor == "postgresql":
-        _answers_update_together(outcomes, conversation_ids, now)
-    else:
-        with transaction.atomic():
-            _answers_update(outcomes, conversation_ids, now)
-    records = [{"answer_id": o.answer_id, "context": o.context} for o in outcomes if o.context]
-    if records:
-        # At once when the statement above has committed; at the end of the caller's transaction
-        # when there is one.
-        transaction.on_commit(lambda: answers_record.delay(records))
-
-
-def _answers_update_together(outcomes, conversation_ids, now) -> None:
-    bulk_sql.run_together(
-        bulk_sql.update(
-            Message,
-            "id",
-            ("text", "status", "sources", "error_code", "metrics"),
-            [
-                (
-                    o.answer_id,
-                    o.text,
-                    o.status,
-                    orjson.dumps(o.sources).decode(),
-                    o.error_code,
-                    orjson.dumps(o.metrics).decode(),
-                )
-                for o in outcomes
-            ],
-        ),
-        bulk_sql.update(
-            StreamingSession,
-            "message",
-            ("status", "token_count", "event_count", "ttft_ms", "error_code", "ended_at"),
-            [
-                (o.answer_id, o.status, o.token_count, o.event_count, o.ttft_ms, o.error_code, now)
-                for o in outcomes
-            ],
-        ),
-        bulk_sql.update(Conversation, "id", ("updated_at",), [(c, now) for c in conversation_ids]),
-    )
-
-
-def _answers_update(outcomes, conversation_ids, now) -> None:
-    for outcome in outcomes:
-        Message.objects.filter(id=outcome.answer_id).update(
-            text=outcome.text,
-            status=outcome.status,
-            sources=outcome.sources,
-            error_code=outcome.error_code,
-            metrics=outcome.metrics,
-        )
-        StreamingSession.objects.filter(message_id=outcome.answer_id).update(
-            status=outcome.status,
-            token_count=outcome.token_count,
-            event_count=outcome.event_count,
-            ttft_ms=outcome.ttft_ms,
-            error_code=outcome.error_code,
-            ended_at=now,
-        )
-    Conversation.objects.filter(id__in=conversation_ids).update(updated_at=now)
 
 
 def answer_stored(*, answer_id: str) -> Message | None:

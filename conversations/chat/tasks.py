@@ -1,14 +1,13 @@
-"""The chat's background work: storing the context chunks answers used, and the answer sweeper.
+"""Work that follows answers, off the stream: storing the context chunks they used.
 
-The registered names predate the chat wing: queued messages, the `chat` queue's route and the
-sweeper's beat row name the tasks by them, so they stay.
+The registered name predates the chat wing: queued messages and the `chat` queue's route name
+the task by it, so it stays.
 """
 
 from typing import Any
 
 from celery import shared_task
 
-from conversations.chat.answer_sweeper import answers_sweep as answers_sweep_service
 from conversations.models import ContextChunk, Message
 
 
@@ -35,10 +34,3 @@ def answers_record(records: list[dict[str, Any]]) -> None:
         ],
         ignore_conflicts=True,
     )
-
-
-# Every minute by beat, on the `maintenance` queue (the default). Idempotent: each answer is
-# updated only while it is still `streaming`.
-@shared_task(name="conversations.tasks.answers_sweep", acks_late=True, ignore_result=True)
-def answers_sweep() -> None:
-    answers_sweep_service()

@@ -37,7 +37,7 @@ _process_id: tuple[int, str] | None = None
 
 def process_id() -> str:
     """hostname:pid:boot id, unique across restarts and forks; a constant of plain characters
-    (it is written as a literal of the question's INSERT, `chat_store.messages_begin`)."""
+    (it is written as a literal of the question's INSERT, `writes.questions_insert`)."""
     global _process_id
     pid = os.getpid()
     if _process_id is None or _process_id[0] != pid:

@@ -1,19 +1,10 @@
-"""The answer pipeline's two writes, gathered into batches.
+"""The answer path's two writes, in batches: each question (with its answer's placeholder and
+streaming session) before the first token, and each answer once after the last.
 
-Every answer writes twice: its question (with a placeholder answer and streaming session) before
-the first token, and the answer once after the last. When many answers run at once, their writes
-are gathered: whatever waits when the writer is free goes in one transaction (three INSERTs for
-any number of questions), and each caller resumes once its own write is committed. A lone write
-leaves at once; nothing waits for a batch to fill. If a batch fails, its writes are retried one
-by one, so that one bad write (its conversation deleted meanwhile, say) fails alone; a batch
-that lost its connection (the server restarted, the connection was terminated) is tried again,
-on another connection, up to `ATTEMPTS` times in all.
-
-On PostgreSQL the writes run on threads of their own rather than the one thread that Channels and
-Django share for sync calls, where a burst of writes would queue ahead of the short reads that
-answers wait for, and they give their connection back to the pool at once. On SQLite they run on
-that shared thread: one writer at a time, and its in-memory test databases lock tables across
-threads.
+Whatever waits when the writer is free goes together: plain INSERTs and UPDATEs (`bulk_sql`),
+one statement on PostgreSQL. A failed batch is retried one by one, and again on a fresh
+connection when the connection was lost. On PostgreSQL the writes run on threads of their own,
+so that a burst does not queue ahead of the short reads answers wait for on Django's shared one.
 """
 
 from __future__ import annotations
@@ -22,18 +13,25 @@ import asyncio
 import functools
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Generic, TypeVar
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Generic, TypeVar
 
+import orjson
 from channels.db import database_sync_to_async
-from django.db import InterfaceError, OperationalError, close_old_connections, connection
+from django.db import InterfaceError, OperationalError, close_old_connections, connection, transaction
+from django.utils import timezone
 from psycopg_pool import PoolTimeout
 
 from chatplatform.loops import PerLoop
-from conversations.chat import selectors as chat_store
-from conversations.chat.request_gate import requests_sent
-from conversations.chat.selectors import AnswerOutcome, QuestionRecord
+from conversations.chat import bulk_sql
+from conversations.chat.request_gate import pending_requests_wait
+from conversations.chat.tasks import answers_record
+from conversations.chat.web_process import process_id
+from conversations.models import Conversation, Message, StreamingSession
 
 logger = logging.getLogger(__name__)
 
@@ -146,7 +144,190 @@ def _settle(future: asyncio.Future, exc: Exception | None) -> None:
         future.add_done_callback(lambda f: f.exception())  # read even when nobody waits any more
 
 
-_of_loop = PerLoop(lambda: (_Batches(chat_store.messages_begin), _Batches(chat_store.answers_finish))).get
+# --- the statements: plain SQL, as these run a hundred at a time before first tokens ----------
+
+
+@dataclass(frozen=True)
+class QuestionRecord:
+    """A question to save before its answer's first token."""
+
+    conversation_id: uuid.UUID
+    user_message_id: uuid.UUID
+    answer_id: uuid.UUID
+    text: str
+    client_id: str = ""
+    flow: str = ""
+    route_reason: str = ""
+    image_id: uuid.UUID | None = None
+
+
+@bulk_sql.in_statements
+def questions_insert(records: Sequence[QuestionRecord]) -> None:
+    """Save questions, a placeholder for each answer, and the answers' streaming sessions, all or
+    none: one INSERT per table for any number of them, sent as one statement on PostgreSQL.
+
+    Plain INSERTs (`bulk_sql`), because this runs before the first token of
+    every answer, a hundred at a time under load: the columns that are the same in every row are
+    literals of the statement, and only what differs per row is a parameter (about a third of
+    `bulk_create`'s CPU), and the one statement is one round trip (bench/HISTORY.md).
+    """
+    if not records:
+        return
+    as_uuid = bulk_sql.uuid_param()
+    at = timezone.now()
+    n = len(records)
+    # Each row its own microsecond, answers after questions: `created_at` orders a conversation.
+    stamps = [connection.ops.adapt_datetimefield_value(at + timedelta(microseconds=i)) for i in range(2 * n)]
+    questions = bulk_sql.insert(
+        Message,
+        ("id", "conversation", "text", "client_id", "image", "created_at"),
+        [
+            (
+                as_uuid(r.user_message_id),
+                as_uuid(r.conversation_id),
+                r.text,
+                r.client_id,
+                as_uuid(r.image_id) if r.image_id else None,
+                stamps[i],
+            )
+            for i, r in enumerate(records)
+        ],
+        constants={"role": Message.Role.USER, "status": Message.Status.COMPLETED, **_QUESTION_CONSTANTS},
+    )
+    placeholders = bulk_sql.insert(
+        Message,
+        ("id", "conversation", "reply_to", "flow", "route_reason", "created_at"),
+        [
+            (
+                as_uuid(r.answer_id),
+                as_uuid(r.conversation_id),
+                as_uuid(r.user_message_id),
+                r.flow,
+                r.route_reason[:300],
+                stamps[n + i],
+            )
+            for i, r in enumerate(records)
+        ],
+        constants={"role": Message.Role.ASSISTANT, "status": Message.Status.STREAMING, **_ANSWER_CONSTANTS},
+    )
+    sessions = bulk_sql.insert(
+        StreamingSession,
+        ("message", "started_at"),
+        [(as_uuid(r.answer_id), stamps[n + i]) for i, r in enumerate(records)],
+        constants={
+            "status": StreamingSession.Status.STREAMING,
+            # Which process streams it, for the sweeper (`web_process`).
+            "owner": process_id(),
+            "token_count": 0,
+            "event_count": 0,
+            "error_code": "",
+        },
+    )
+    bulk_sql.run_together(questions, placeholders, sessions)
+
+
+# The model's defaults of the columns `questions_insert` does not take from the record
+# (tests/conversations/chat/test_writes.py compares them with the model's).
+_UNSET = {"sources": "[]", "metrics": "{}", "error_code": ""}
+_QUESTION_CONSTANTS = {"flow": "", "route_reason": "", **_UNSET}
+_ANSWER_CONSTANTS = {"text": "", "client_id": "", **_UNSET}
+
+
+@dataclass(frozen=True)
+class AnswerOutcome:
+    answer_id: str
+    conversation_id: uuid.UUID
+    text: str
+    status: str
+    sources: list[dict[str, Any]]
+    error_code: str
+    token_count: int
+    event_count: int
+    ttft_ms: float | None
+    metrics: dict[str, Any]
+    context: list[dict[str, Any]]
+
+
+@bulk_sql.in_statements
+def answers_update(outcomes: Sequence[AnswerOutcome]) -> None:
+    """Save answers once, with their final status, all or none, and queue the background record
+    of those grounded in context (one task for all of them).
+
+    On PostgreSQL one statement (`bulk_sql`) updates the answers, their
+    streaming sessions and conversations, as they end together under load; elsewhere the ORM
+    updates them one by one.
+    """
+    if not outcomes:
+        return
+    now = timezone.now()
+    conversation_ids = list(dict.fromkeys(outcome.conversation_id for outcome in outcomes))
+    if connection.vendor == "postgresql":
+        _answers_update_at_once(outcomes, conversation_ids, now)
+    else:
+        with transaction.atomic():
+            _answers_update_each(outcomes, conversation_ids, now)
+    records = [{"answer_id": o.answer_id, "context": o.context} for o in outcomes if o.context]
+    if records:
+        # At once when the statement above has committed; at the end of the caller's transaction
+        # when there is one.
+        transaction.on_commit(lambda: answers_record.delay(records))
+
+
+def _answers_update_at_once(outcomes, conversation_ids, now) -> None:
+    bulk_sql.run_together(
+        bulk_sql.update(
+            Message,
+            "id",
+            ("text", "status", "sources", "error_code", "metrics"),
+            [
+                (
+                    o.answer_id,
+                    o.text,
+                    o.status,
+                    orjson.dumps(o.sources).decode(),
+                    o.error_code,
+                    orjson.dumps(o.metrics).decode(),
+                )
+                for o in outcomes
+            ],
+        ),
+        bulk_sql.update(
+            StreamingSession,
+            "message",
+            ("status", "token_count", "event_count", "ttft_ms", "error_code", "ended_at"),
+            [
+                (o.answer_id, o.status, o.token_count, o.event_count, o.ttft_ms, o.error_code, now)
+                for o in outcomes
+            ],
+        ),
+        bulk_sql.update(Conversation, "id", ("updated_at",), [(c, now) for c in conversation_ids]),
+    )
+
+
+def _answers_update_each(outcomes, conversation_ids, now) -> None:
+    for outcome in outcomes:
+        Message.objects.filter(id=outcome.answer_id).update(
+            text=outcome.text,
+            status=outcome.status,
+            sources=outcome.sources,
+            error_code=outcome.error_code,
+            metrics=outcome.metrics,
+        )
+        StreamingSession.objects.filter(message_id=outcome.answer_id).update(
+            status=outcome.status,
+            token_count=outcome.token_count,
+            event_count=outcome.event_count,
+            ttft_ms=outcome.ttft_ms,
+            error_code=outcome.error_code,
+            ended_at=now,
+        )
+    Conversation.objects.filter(id__in=conversation_ids).update(updated_at=now)
+
+
+# --- the batches ------------------------------------------------------------------------------
+
+
+_of_loop = PerLoop(lambda: (_Batches(questions_insert), _Batches(answers_update))).get
 
 
 async def question_save(record: QuestionRecord) -> None:
@@ -182,7 +363,7 @@ class QuestionSave:
             )
 
     async def _write_after_requests(self, first: Callable[[], Awaitable[None]] | None) -> None:
-        await requests_sent()
+        await pending_requests_wait()
         if first is not None:
             await first()
         await question_save(self._record)

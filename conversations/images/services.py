@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from chatplatform.ai import get_chat_provider
 from chatplatform.ai.base import ProviderError
-from conversations.chat.selectors import conversation_store
+from conversations.chat.services import conversation_store
 from conversations.images.messages import image_error
 from conversations.images.validation import (
     FORMATS,

@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from conversations.chat.selectors import conversation_create
+from conversations.chat.services import conversation_create
 from conversations.flows import chatbot_flows_ensure
 from conversations.models import ChatbotAPIKey, ChatbotSettings, ContextChunk, Message
 from tests.conversations.factories import ChatbotFactory

@@ -20,8 +20,9 @@ from chatplatform.redis_async import async_redis
 from conversations.chat import answer_buffer
 from conversations.chat.answer_buffer import buffer_create, encode, replay_from_redis
 from conversations.chat.answer_sweeper import OUTCOME_KEY, OUTCOMES_INDEX, answers_sweep
-from conversations.chat.selectors import QuestionRecord, conversation_create, messages_begin
+from conversations.chat.services import conversation_create
 from conversations.chat.web_process import OWNER_GONE_AFTER_SECONDS, process_id
+from conversations.chat.writes import QuestionRecord, questions_insert
 from conversations.models import Message, StreamingSession, WebProcessHeartbeat
 from tests.conversations.chat_helpers import connect, events_until_final
 from tests.conversations.factories import ChatbotFactory
@@ -253,7 +254,7 @@ def streaming_answers(owners: list[str], minutes_ago: int = 5) -> list[uuid.UUID
         )
         for _ in owners
     ]
-    messages_begin(records)
+    questions_insert(records)
     started = timezone.now() - timedelta(minutes=minutes_ago)
     for record, owner in zip(records, owners, strict=True):
         StreamingSession.objects.filter(message_id=record.answer_id).update(owner=owner, started_at=started)
@@ -307,7 +308,7 @@ async def test_a_new_answer_of_a_process_not_seen_yet_is_left_streaming(settings
     record = QuestionRecord(
         conversation_id=conversation.id, user_message_id=uuid.uuid4(), answer_id=uuid.uuid4(), text="Hej"
     )
-    await sync_to_async(messages_begin)([record])
+    await sync_to_async(questions_insert)([record])
 
     assert (await sync_to_async(answers_sweep)()).interrupted == 0
     assert await answer_row(str(record.answer_id)) == ("streaming", "")

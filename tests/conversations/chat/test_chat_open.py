@@ -6,7 +6,8 @@ from django.utils import timezone
 
 from chatplatform.errors import ApplicationError
 from conversations.chat import chatbot_configs
-from conversations.chat.selectors import chat_open, conversation_create, conversation_save
+from conversations.chat.selectors import chat_open
+from conversations.chat.services import conversation_create, conversation_save
 from conversations.flows import chatbot_flows_ensure
 from conversations.models import ChatbotSettings, Conversation, Message
 from tests.conversations.factories import ChatbotFactory

@@ -8,7 +8,7 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from conversations.chat import request_gate
-from conversations.chat.request_gate import request_preparing
+from conversations.chat.request_gate import pending_request_add
 from conversations.models import ContextChunk, Conversation, Message, StreamingSession
 from tests.conversations.chat_helpers import (
     ask,
@@ -228,7 +228,7 @@ async def test_the_start_event_waits_until_the_requests_of_the_burst_have_been_w
     monkeypatch.setattr(request_gate, "MAX_WAIT", 5.0)  # a slow machine must not reach the cap
     openai_chat.script("On its way.", first_token_delay=0.2)
     comm, _ = await connect("shop")
-    other_answer_sent = request_preparing()  # an answer of the same burst, still preparing
+    other_answer_sent = pending_request_add()  # an answer of the same burst, still preparing
     try:
         await comm.send_to(text_data=json.dumps({"type": "message", "text": "How much is shipping?"}))
         await until(lambda: any(r.path.endswith("/chat/completions") for r in openai_chat.requests))

@@ -3,13 +3,13 @@
 import asyncio
 
 from conversations.chat import request_gate
-from conversations.chat.request_gate import request_preparing, requests_sent
+from conversations.chat.request_gate import pending_request_add, pending_requests_wait
 
 
 async def test_waiting_work_goes_ahead_once_every_answer_of_the_burst_has_sent_its_request(monkeypatch):
     monkeypatch.setattr(request_gate, "MAX_WAIT", 5.0)
-    first, second = request_preparing(), request_preparing()
-    waiting = asyncio.create_task(requests_sent())
+    first, second = pending_request_add(), pending_request_add()
+    waiting = asyncio.create_task(pending_requests_wait())
 
     first()
     first()  # said twice (a retried request): still one answer
@@ -23,16 +23,16 @@ async def test_waiting_work_goes_ahead_once_every_answer_of_the_burst_has_sent_i
 
 async def test_waiting_work_goes_ahead_after_max_wait(monkeypatch):
     monkeypatch.setattr(request_gate, "MAX_WAIT", 0.02)
-    request_sent = request_preparing()
+    mark_sent = pending_request_add()
     try:
         async with asyncio.timeout(1):
-            await requests_sent()
+            await pending_requests_wait()
     finally:
-        request_sent()
+        mark_sent()
 
 
 async def test_nothing_waits_when_no_request_is_being_prepared():
-    request_preparing()()
-    task = asyncio.create_task(requests_sent())
+    pending_request_add()()
+    task = asyncio.create_task(pending_requests_wait())
     await asyncio.sleep(0)
     assert task.done()

@@ -18,7 +18,7 @@ from asgiref.testing import ApplicationCommunicator
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 
 from chatplatform.asgi import application
-from conversations.chat.selectors import conversation_create
+from conversations.chat.services import conversation_create
 from conversations.flows import chatbot_flows_ensure
 from conversations.services import chatbot_api_key_create
 from tests.conversations.chat_helpers import communicator, connect, events_until_final

@@ -7,16 +7,18 @@ from asgiref.sync import sync_to_async
 from django.db import connection
 
 from conversations.chat import request_gate
-from conversations.chat.request_gate import request_preparing
-from conversations.chat.selectors import (
+from conversations.chat.request_gate import pending_request_add
+from conversations.chat.services import conversation_create
+from conversations.chat.web_process import process_id
+from conversations.chat.writes import (
     AnswerOutcome,
     QuestionRecord,
-    answers_finish,
-    conversation_create,
-    messages_begin,
+    QuestionSave,
+    answer_save,
+    answers_update,
+    question_save,
+    questions_insert,
 )
-from conversations.chat.web_process import process_id
-from conversations.chat.writes import QuestionSave, answer_save, question_save
 from conversations.models import ContextChunk, Conversation, Message, StreamingSession
 from tests.conversations.factories import ChatbotFactory
 
@@ -90,7 +92,7 @@ async def test_a_question_waits_for_the_requests_being_prepared_then_is_saved_on
     async def announce() -> None:
         announced.append((released, await stored(conversation)))
 
-    request_sent = request_preparing()  # another answer of the burst has not sent its request yet
+    mark_sent = pending_request_add()  # another answer of the burst has not sent its request yet
     try:
         save.start(after_requests=announce)
         await asyncio.sleep(0.03)
@@ -98,7 +100,7 @@ async def test_a_question_waits_for_the_requests_being_prepared_then_is_saved_on
         assert announced == []
     finally:
         released = True
-        request_sent()
+        mark_sent()
     await save
     await save  # awaited again when the answer is saved: same outcome, no second write
 
@@ -149,13 +151,13 @@ async def test_answers_are_saved_once_with_their_context_recorded_in_the_backgro
 
 
 def test_questions_and_placeholders_are_stored_with_every_field_as_the_orm_would_set_it():
-    # messages_begin writes plain INSERTs: each column not taken from the record holds the
+    # questions_insert writes plain INSERTs: each column not taken from the record holds the
     # model's own default, so a new field without one fails here rather than in production.
     conversation, _ = conversation_create(chatbot=ChatbotFactory())
     record = question(conversation.id, "Kan I levere til Bornholm?")
     taken = {"id", "conversation", "created_at", "role", "status", "text", "reply_to", "flow", "route_reason"}
 
-    messages_begin([record])
+    questions_insert([record])
 
     asked = Message.objects.get(id=record.user_message_id)
     placeholder = Message.objects.get(id=record.answer_id)
@@ -191,7 +193,7 @@ def test_a_client_id_is_kept_on_the_question_only():
         client_id="c-42",
     )
 
-    messages_begin([record])
+    questions_insert([record])
 
     assert Message.objects.get(id=record.user_message_id).client_id == "c-42"
     assert Message.objects.get(id=record.answer_id).client_id == ""
@@ -201,10 +203,10 @@ def test_answers_ending_together_each_keep_their_own_outcome():
     conversation, _ = conversation_create(chatbot=ChatbotFactory())
     other, _ = conversation_create(chatbot=ChatbotFactory())
     first, second, third = question(conversation.id), question(conversation.id), question(other.id)
-    messages_begin([first, second, third])
+    questions_insert([first, second, third])
     source = {"title": "Levering og fragt", "url": "https://shop.example/fragt", "score": 0.81}
 
-    answers_finish(
+    answers_update(
         [
             replace(
                 outcome(first, "Fragt koster 95 kr."), sources=[source], metrics={"ttft_ms": 5.5, "flow": "æ"}
@@ -252,9 +254,9 @@ def test_questions_and_answers_of_a_burst_are_each_one_round_trip_on_postgresql(
     records = [question(conversation.id, f"Spørgsmål {n}") for n in range(20)]
 
     with django_assert_num_queries(1):
-        messages_begin(records)
+        questions_insert(records)
     with django_assert_num_queries(1):
-        answers_finish([outcome(record, "Svar") for record in records])
+        answers_update([outcome(record, "Svar") for record in records])
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from conversations.chat.selectors import conversation_create
+from conversations.chat.services import conversation_create
 from conversations.models import ChatbotAPIKey, ChatbotSettings, Conversation
 from tests.conversations.factories import ChatbotFactory
 

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import Permission
 
 from conversations.admin import ConversationAdmin
-from conversations.chat.selectors import conversation_create
+from conversations.chat.services import conversation_create
 from conversations.images.admin import ImageUploadInline
 from conversations.images.services import image_upload_create
 from conversations.models import ImageUpload

@@ -5,7 +5,7 @@ import io
 import pytest
 
 from conversations.chat.conversation_tokens import conversation_token_mint
-from conversations.chat.selectors import conversation_create
+from conversations.chat.services import conversation_create
 from conversations.models import ChatbotAPIKey, Conversation, ImageUpload
 from tests.conversations.factories import ChatbotFactory
 from tests.conversations.images.conftest import (

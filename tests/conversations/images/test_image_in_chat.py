@@ -5,7 +5,8 @@ import json
 import pytest
 from asgiref.sync import sync_to_async
 
-from conversations.chat.selectors import conversation_create, conversation_for_token
+from conversations.chat.selectors import conversation_for_token
+from conversations.chat.services import conversation_create
 from conversations.flows import chatbot_flows_ensure
 from conversations.images.services import image_upload_create
 from conversations.models import Message

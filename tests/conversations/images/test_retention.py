@@ -10,7 +10,8 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from chatplatform.celery import app
-from conversations.chat.selectors import QuestionRecord, conversation_create, messages_begin
+from conversations.chat.services import conversation_create
+from conversations.chat.writes import QuestionRecord, questions_insert
 from conversations.images import tasks
 from conversations.images.services import image_upload_create, images_delete_expired
 from conversations.models import ImageUpload, Message
@@ -53,7 +54,7 @@ def test_the_retention_period_is_a_setting(settings, chatbot, media_files):
 def test_a_message_keeps_its_text_when_its_image_expires(chatbot):
     image = stored_image(chatbot, age_days=40)
     conversation, _ = conversation_create(chatbot=chatbot)
-    messages_begin(
+    questions_insert(
         [
             QuestionRecord(
                 conversation_id=conversation.pk,

@@ -12,7 +12,7 @@ from django.utils import timezone
 from PIL import Image
 
 from chatplatform.errors import ApplicationError
-from conversations.chat.selectors import conversation_create
+from conversations.chat.services import conversation_create
 from conversations.images.selectors import image_for_message
 from conversations.images.services import image_prompt_context, image_upload_create
 from conversations.models import ImageUpload
