@@ -18,7 +18,8 @@ from conversations.models import (
     PromptTemplate,
     StreamingSession,
 )
-from conversations.prompts import ALLOWED_PLACEHOLDERS, DEFAULT_TEMPLATES
+from conversations.prompt_rules import ALLOWED_PLACEHOLDERS
+from conversations.prompts import DEFAULT_TEMPLATES
 from conversations.services import chatbot_pinecone_check
 
 # Keys must belong to a chatbot; the library's generic key model has no place here.

@@ -6,6 +6,7 @@ from django.db import models
 from rest_framework_api_key.models import AbstractAPIKey
 
 from chatplatform.fields import EncryptedTextField
+from conversations.prompt_rules import Purpose, prompt_template_validate
 
 chatbot_id_validator = RegexValidator(
     r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$",
@@ -140,13 +141,7 @@ class Flow(models.Model):
 class PromptTemplate(models.Model):
     """A staff-edited prompt; without one, the shipped default of its purpose is used."""
 
-    class Purpose(models.TextChoices):
-        ANSWER = "answer", "Answer (system prompt of a flow)"
-        ROUTER = "router", "Flow router"
-        IMAGE_DESCRIPTION = "image_description", "Image description"
-        TOPIC_ANALYSIS = "topic_analysis", "Topic and score analysis"
-        ORDER_EXTRACTION = "order_extraction", "Order variable extraction"
-        ORDER_ANSWER = "order_answer", "Order answer"
+    Purpose = Purpose
 
     chatbot = models.ForeignKey(ChatbotSettings, on_delete=models.CASCADE, related_name="prompt_templates")
     purpose = models.CharField(max_length=32, choices=Purpose.choices)
@@ -170,8 +165,6 @@ class PromptTemplate(models.Model):
         return f"{self.chatbot.chatbot_id}: {self.purpose}{suffix}"
 
     def clean(self) -> None:
-        from conversations.prompts import prompt_template_validate
-
         if self.flow and self.purpose != self.Purpose.ANSWER:
             raise ValidationError({"flow": "Only answer prompts are set per flow."})
         try:

@@ -1,22 +1,19 @@
-"""Prompt templates: shipped defaults, placeholder validation, and cached loading.
+"""Prompt templates: shipped defaults and cached loading.
 
-A template is `str.format` text whose placeholders are limited per purpose. Staff edits are
-validated when saved and take effect at once: the cache entry is dropped on save and delete.
+Staff edits are validated when saved (`prompt_rules`) and take effect at once: the cache entry
+is dropped on save and delete.
 """
 
-import string
 import time
 
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
 from redis.exceptions import RedisError
 
 from chatplatform.cache_async import CacheWatch, cache_aget
 from conversations.models import PromptTemplate
-
-Purpose = PromptTemplate.Purpose
+from conversations.prompt_rules import Purpose
 
 DEFAULT_TEMPLATES: dict[str, str] = {
     Purpose.ANSWER: (
@@ -47,57 +44,7 @@ DEFAULT_TEMPLATES: dict[str, str] = {
     ),
 }
 
-ALLOWED_PLACEHOLDERS: dict[str, frozenset[str]] = {
-    Purpose.ANSWER: frozenset({"chatbot_name", "system_prompt", "language", "context", "flow_title"}),
-    Purpose.ROUTER: frozenset({"chatbot_name", "language", "flows"}),
-    Purpose.IMAGE_DESCRIPTION: frozenset({"chatbot_name", "language"}),
-    Purpose.TOPIC_ANALYSIS: frozenset({"chatbot_name", "language", "topics"}),
-    Purpose.ORDER_EXTRACTION: frozenset({"chatbot_name", "language"}),
-    Purpose.ORDER_ANSWER: frozenset({"chatbot_name", "language", "order_facts"}),
-}
-REQUIRED_PLACEHOLDERS: dict[str, frozenset[str]] = {
-    Purpose.ANSWER: frozenset({"context"}),
-    Purpose.ROUTER: frozenset({"flows"}),
-    Purpose.ORDER_ANSWER: frozenset({"order_facts"}),
-}
-
 CACHE_SECONDS = 600
-
-
-def template_placeholders(text: str) -> set[str]:
-    """The placeholder names of a template; raises ValueError on malformed braces."""
-    names = set()
-    for _, field, spec, conversion in string.Formatter().parse(text):
-        if field is None:
-            continue
-        if not field.isidentifier() or spec or conversion:
-            raise ValueError(f"'{{{field}}}' is not a plain placeholder name")
-        names.add(field)
-    return names
-
-
-def prompt_template_validate(*, purpose: str, text: str) -> None:
-    """Raise ValidationError unless the template uses only its purpose's placeholders."""
-    try:
-        names = template_placeholders(text)
-    except ValueError as exc:
-        raise ValidationError(
-            f"{exc}. Write literal braces as {{{{ and }}}}.", code="invalid_template"
-        ) from None
-    allowed = ALLOWED_PLACEHOLDERS[purpose]
-    unknown = sorted(names - allowed)
-    if unknown:
-        raise ValidationError(
-            f"Unknown placeholder(s): {', '.join('{' + n + '}' for n in unknown)}. "
-            f"Allowed: {', '.join('{' + n + '}' for n in sorted(allowed))}.",
-            code="unknown_placeholder",
-        )
-    missing = sorted(REQUIRED_PLACEHOLDERS.get(purpose, frozenset()) - names)
-    if missing:
-        raise ValidationError(
-            f"The template must contain {', '.join('{' + n + '}' for n in missing)}.",
-            code="missing_placeholder",
-        )
 
 
 def _cache_key(chatbot_id: int, purpose: str, flow: str) -> str:

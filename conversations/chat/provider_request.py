@@ -4,7 +4,7 @@ context, the conversation's history trimmed to the chatbot's token budget, and t
 
 from chatplatform.ai.base import ChatRequest
 from chatplatform.personal_data import redact_personal
-from chatplatform.tokens import trim_history
+from chatplatform.llm_tokens import trim_history
 from conversations import prompts
 from conversations.chat.flow_router import Route
 from conversations.chat.retrieval import Retrieval

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from chatplatform.crypto import DecryptionError
-from chatplatform.secrets import secrets_rotate
+from chatplatform.encrypted_columns import secrets_rotate
 
 
 class Command(BaseCommand):

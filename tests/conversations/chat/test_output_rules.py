@@ -1,6 +1,6 @@
 import pytest
 
-from chatplatform.tokens import count_tokens, trim_history
+from chatplatform.llm_tokens import count_tokens, trim_history
 from conversations.chat.output_rules import OutputRules
 
 

