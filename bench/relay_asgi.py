@@ -21,5 +21,5 @@ from chatplatform.gc_setup import gc_set_up  # noqa: E402
 
 application = ProtocolTypeRouter({"websocket": URLRouter([path("ws/relay/", RelayConsumer.as_asgi())])})
 
-# As chatplatform/asgi.py does: the same process set-up for both.
+# As chatplatform/server.py does when it starts serving: the same set-up for both.
 gc_set_up()

@@ -1,7 +1,7 @@
 """The processes and data of one benchmark run, started and removed by `Stack`.
 
 A throwaway PostgreSQL database (migrated, with the demo chatbot), an empty Redis database, the
-fake OpenAI server (bench/fake_provider.py), the platform (daphne, chatplatform.asgi) and the bare
+fake OpenAI server (bench/fake_provider.py), the platform (daphne, bench.platform_asgi) and the bare
 relay (daphne, bench.relay_asgi), each on a free port of 127.0.0.1, with one environment.
 """
 
@@ -153,7 +153,7 @@ class Stack:
         step("loading the demo chatbot (knowledge base embedded by the fake server)")
         self._manage("load_demo_data")
         for name, app in (
-            ("platform", "chatplatform.asgi:application"),
+            ("platform", "bench.platform_asgi:application"),
             ("relay", "bench.relay_asgi:application"),
         ):
             daphne = [str(PYTHON), "-m", "bench.burst_probe"] if self.burst_probe else [str(DAPHNE)]

@@ -10,7 +10,6 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs Django set up)
 from django.conf import settings  # noqa: E402
 
-from chatplatform.gc_setup import gc_set_up  # noqa: E402
 from chatplatform.proxies import ForwardedHeadersMiddleware  # noqa: E402
 from chatplatform.routing import websocket_urlpatterns  # noqa: E402
 
@@ -23,8 +22,3 @@ application = ForwardedHeadersMiddleware(
     ),
     trusted_proxies=settings.TRUSTED_PROXIES,
 )
-
-# Everything loaded so far, and what the first answers would load, lives as long as the process:
-# out of the garbage collector's reach, so that a full collection walks only what was created
-# since (chatplatform/gc_setup.py).
-gc_set_up()

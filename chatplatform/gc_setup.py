@@ -1,25 +1,10 @@
-"""The garbage collector of a web process, set up for streaming.
+"""The garbage collector of the web process, set up when it starts serving (chatplatform/server.py).
 
-CPython's cyclic collector walks every tracked object of the generation it collects, and a full
-collection walks everything that survived earlier ones. In a web process nearly all of those are
-modules, classes and functions that live as long as the process; collecting them stalled every
-stream for 60-85 ms at 100 concurrent answers (bench/HISTORY.md).
-
-`gc.freeze()` moves everything that exists at that moment into a permanent generation that is
-never walked. It covers only what exists when it runs, and answering the first question imports
-several hundred modules on first use (the AI SDK with its API resources, types and HTTP stack,
-Celery's task publisher, the database pool), so those are imported first.
-
-The collection thresholds stay CPython's: a young threshold of 10,000 instead of 700 took less
-than half the collector's time, but its young collections paused every stream for 2-5 ms and
-its middle ones for up to 40 ms, which showed in the time to first token.
-
-Full collections still walk what the process holds now: its open connections and the finished
-answers it keeps for resuming, 20,000-60,000 objects at 100 concurrent answers, 40-75 ms during
-which no stream moves. So they wait for a quiet moment: automatic full collections only happen
-after `FULL_AFTER_MIDDLE` middle collections (a safety net under constant load), and a daemon
-thread runs one whenever the process has used less than `IDLE_CPU_SHARE` of a core over the last
-`IDLE_CHECK_SECONDS` and something has reached the oldest generation since the last one.
+A collection walks every tracked object of its generation, and in a web process nearly all of
+them are modules, classes and functions that live as long as the process: walking them stalls
+every stream. So start-up imports what answers would load on first use, then `gc.freeze()`s it
+all, and full collections wait for a quiet moment (an idle daemon thread; automatic ones only
+after `FULL_AFTER_MIDDLE` middle collections). Figures: bench/README.md.
 """
 
 import gc
@@ -27,7 +12,7 @@ import importlib
 import threading
 import time
 
-# What the answer path imports on first use (tests/test_gc_setup.py checks it).
+# What the answer path imports on first use (tests/chatplatform/test_gc_setup.py checks it).
 ANSWER_PATH_MODULES = (
     # The AI providers, the SDK's resources and types for the APIs they call, the HTTP stack.
     "chatplatform.ai.openai",
@@ -40,8 +25,7 @@ ANSWER_PATH_MODULES = (
     "truststore",
     # Retrieval from the local vector store.
     "chatplatform.vectorstores.local",
-    # The background record of each answer: its task and Celery's publisher.
-    "conversations.chat.tasks",
+    # Celery's publisher, for the background record of each answer.
     "celery.app.amqp",
     "celery.contrib.django.task",
     "kombu.transport.redis",

@@ -15,6 +15,8 @@ from daphne.server import Server
 from daphne.ws_protocol import WebSocketFactory
 from django.conf import settings
 
+from chatplatform.gc_setup import gc_set_up
+
 
 class LimitedWebRequest(WebRequest):
     """daphne's request, refusing a body over the server's `max_body_bytes`."""
@@ -78,6 +80,12 @@ class LimitedServer(Server):
 
     # Server.run() makes its HTTP factory and starts listening with it in one go, with no hook in
     # between: the assignment is where the limited factory takes the place of daphne's.
+    def run(self) -> None:
+        # The application is loaded: what lives as long as the process leaves the collector's
+        # reach now, not when `chatplatform.asgi` is imported (tests and tools import it too).
+        gc_set_up()
+        super().run()
+
     @property
     def http_factory(self) -> HTTPFactory:
         return self._http_factory

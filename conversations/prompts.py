@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.cache import cache
 from redis.exceptions import RedisError
 
-from chatplatform.cache_async import CacheWatch, cache_aget
+from chatplatform.event_loops import CacheWatch, cache_aget
 from conversations.models import PromptTemplate
 from conversations.prompt_rules import Purpose
 

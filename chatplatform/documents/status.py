@@ -30,3 +30,4 @@ class DocumentProgress:
 
 
 ProgressCallback = Callable[[DocumentProgress], None]
+from conversations import models  # probe

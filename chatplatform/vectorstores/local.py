@@ -35,7 +35,7 @@ from django.core.cache.backends.redis import RedisCache
 from django.db import connections, transaction
 from redis.exceptions import RedisError
 
-from chatplatform.cache_async import CacheWatch, cache_aget
+from chatplatform.event_loops import CacheWatch, cache_aget
 from chatplatform.models import LocalVector
 from chatplatform.shared_versions import publish_change, shared_version
 from chatplatform.vectorstores.base import (

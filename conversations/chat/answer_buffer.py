@@ -26,8 +26,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import orjson
 from django.conf import settings
 
-from chatplatform.loops import PerLoop
-from chatplatform.redis_async import async_redis
+from chatplatform.event_loops import PerLoop, async_redis
 
 logger = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from chatplatform.redis_async import async_redis
+from chatplatform.event_loops import async_redis
 from conversations.chat.answer_buffer import _REDIS_KEY as MIRROR_KEY
 from conversations.chat.answer_buffer import KEEP_SECONDS, _entry_frames, encode
 from conversations.chat.web_process import OWNER_GONE_AFTER_SECONDS

@@ -3,8 +3,8 @@ context, the conversation's history trimmed to the chatbot's token budget, and t
 (with what the shopper's image shows), personal details redacted."""
 
 from chatplatform.ai.base import ChatRequest
-from chatplatform.personal_data import redact_personal
 from chatplatform.llm_tokens import trim_history
+from chatplatform.personal_data import redact_personal
 from conversations import prompts
 from conversations.chat.flow_router import Route
 from conversations.chat.retrieval import Retrieval

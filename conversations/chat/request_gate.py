@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 
-from chatplatform.loops import PerLoop
+from chatplatform.event_loops import PerLoop
 
 MAX_WAIT = 0.1
 

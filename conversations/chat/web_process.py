@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from channels.db import database_sync_to_async
 from django.utils import timezone
 
-from chatplatform.loops import PerLoop
+from chatplatform.event_loops import PerLoop
 from conversations.models import WebProcessHeartbeat
 
 logger = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ from django.db import InterfaceError, OperationalError, close_old_connections, c
 from django.utils import timezone
 from psycopg_pool import PoolTimeout
 
-from chatplatform.loops import PerLoop
+from chatplatform.event_loops import PerLoop
 from conversations.chat import bulk_sql
 from conversations.chat.request_gate import pending_requests_wait
 from conversations.chat.tasks import answers_record

@@ -19,7 +19,10 @@ from tests.chatplatform.test_settings import ROOT, clean_env
 PROBE = """
 import asyncio, gc, json, sys, threading, time, weakref
 import chatplatform.asgi
+from chatplatform.gc_setup import gc_set_up
 from chatplatform.ai import get_chat_provider, get_embedder
+
+gc_set_up()  # as chatplatform/server.py does when it starts serving
 from chatplatform.ai.base import ChatRequest
 
 loaded = set(sys.modules)
@@ -60,6 +63,26 @@ print(json.dumps({
     "collected_when_idle": cycle() is None,
 }))
 """
+
+
+def test_importing_the_application_leaves_the_collector_alone(tmp_path):
+    # Tests and tools import chatplatform.asgi; only the web server freezes its objects.
+    script = (
+        "import gc, json, threading, chatplatform.asgi; "
+        "print(json.dumps([gc.get_freeze_count(), [t.name for t in threading.enumerate()]]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=clean_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    frozen, threads = json.loads(result.stdout.strip().splitlines()[-1])
+    assert frozen == 0
+    assert "gc-when-idle" not in threads
 
 
 def run_probe(tmp_path, openai_server) -> dict:

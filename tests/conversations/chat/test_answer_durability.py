@@ -16,7 +16,7 @@ from django.db import connection
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from chatplatform.redis_async import async_redis
+from chatplatform.event_loops import async_redis
 from conversations.chat import answer_buffer
 from conversations.chat.answer_buffer import buffer_create, encode, replay_from_redis
 from conversations.chat.answer_sweeper import OUTCOME_KEY, OUTCOMES_INDEX, answers_sweep

@@ -1,16 +1,10 @@
-"""Reads of Django's default cache from the event loop, without waiting for a thread.
+"""State that belongs to one event loop, and the async Redis and cache clients built on it.
 
-Django's Redis cache has no native async methods: `cache.aget` runs `get` through
-`sync_to_async`, on the one thread that Django and Channels share for sync calls, so under load a
-read on the answer path waits behind everything queued there. `cache_aget` and `cache_aget_many`
-read the same entries with the loop's own Redis client (`make_and_validate_key` for the keys,
-Django's `RedisSerializer` for the values); the local-memory cache lives in this process and is
-read directly; any other backend goes through its own async methods. Writes stay with Django's
-cache (they happen off the answer path).
-
-`CacheWatch` keeps entries that answers read often fresh in the background: it re-reads the
-keys used recently on each event loop, one `MGET` per interval, so that an answer never waits
-for the check (the local vector store's versions and the prompt templates use it).
+asyncio objects (locks, events, connections) belong to the loop that made them: daphne runs one
+loop, tests and `async_to_sync` make others, so such state is kept per loop (`PerLoop`). The
+Redis client and the cache reads let the answer path read without waiting for Django's one
+shared sync thread, where under load a read would queue behind everything else. `CacheWatch`
+keeps entries answers read often fresh in the background, one `MGET` per interval.
 """
 
 import asyncio
@@ -19,14 +13,53 @@ import re
 import time
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+import redis.asyncio
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache, RedisSerializer
 
-from chatplatform.redis_async import async_redis
+T = TypeVar("T")
+
+
+class PerLoop(Generic[T]):
+    """One object per running event loop, made on first use and gone with its loop."""
+
+    def __init__(self, factory: Callable[[], T]) -> None:
+        self._factory = factory
+        self._values: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, T] = weakref.WeakKeyDictionary()
+
+    def get(self) -> T:
+        """The running loop's object, made on first use."""
+        loop = asyncio.get_running_loop()
+        value = self._values.get(loop)
+        if value is None:
+            value = self._values[loop] = self._factory()
+        return value
+
+    def clear(self) -> None:
+        """Forget every loop's object (the next `get` makes a new one)."""
+        self._values.clear()
+
+
+_clients: PerLoop[dict[str, redis.asyncio.Redis]] = PerLoop(dict)
+
+
+def async_redis(url: str | None = None) -> redis.asyncio.Redis:
+    """The running loop's client for `url`, by default `settings.REDIS_URL` (which must be set)."""
+    url = url or settings.REDIS_URL
+    clients = _clients.get()
+    client = clients.get(url)
+    if client is None:
+        client = clients[url] = redis.asyncio.from_url(
+            url,
+            socket_timeout=settings.REDIS_TIMEOUT_SECONDS,
+            socket_connect_timeout=settings.REDIS_TIMEOUT_SECONDS,
+        )
+    return client
+
 
 logger = logging.getLogger(__name__)
 _serializer = RedisSerializer()

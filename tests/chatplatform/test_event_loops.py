@@ -1,7 +1,7 @@
 import pytest
 from django.core.cache import cache
 
-from chatplatform.cache_async import cache_aget
+from chatplatform.event_loops import cache_aget
 
 VALUES = {"text": "Du svarer på dansk.", "number": 42, "mapping": {"flow": "default", "n": [1, 2]}}
 
