@@ -30,4 +30,3 @@ class DocumentProgress:
 
 
 ProgressCallback = Callable[[DocumentProgress], None]
-from conversations import models  # probe
