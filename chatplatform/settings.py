@@ -299,7 +299,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     # Several components have a `status` enum; the messages' one is named for what it is.
-    "ENUM_NAME_OVERRIDES": {"MessageStatusEnum": "conversations.models.Message.Status"},
+    "ENUM_NAME_OVERRIDES": {"MessageStatusEnum": "conversations.chat.models.Message.Status"},
 }
 
 # --- Production hardening (`manage.py check --deploy` is clean with DJANGO_DEBUG=False) ------

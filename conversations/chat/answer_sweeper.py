@@ -28,9 +28,9 @@ from django.utils import timezone
 from chatplatform.event_loops import async_redis
 from conversations.chat.answer_buffer import _REDIS_KEY as MIRROR_KEY
 from conversations.chat.answer_buffer import KEEP_SECONDS, _entry_frames, encode
+from conversations.chat.models import Message, StreamingSession, WebProcessHeartbeat
 from conversations.chat.web_process import OWNER_GONE_AFTER_SECONDS
 from conversations.chat.writes import AnswerOutcome, answers_update
-from conversations.models import Message, StreamingSession, WebProcessHeartbeat
 
 logger = logging.getLogger(__name__)
 

@@ -20,9 +20,10 @@ from chatplatform.errors import ApplicationError
 from chatplatform.openapi import CHATBOT_ERRORS, api_errors
 from conversations.auth import INTEGRATION_AUTHENTICATION, INTEGRATION_PERMISSIONS
 from conversations.chat import selectors, services
+from conversations.chat.models import Message
 from conversations.chat.pipeline import answer_start
 from conversations.images.selectors import image_for_message
-from conversations.models import Flow, Message
+from conversations.models import Flow
 
 # Final error codes of an answer and the HTTP status a JSON client gets for them.
 ANSWER_ERROR_STATUS = {

@@ -20,11 +20,11 @@ from chatplatform.errors import ApplicationError
 from conversations.chat import selectors, services
 from conversations.chat.answer_buffer import AnswerBuffer, buffer_get, encode, replay_from_redis
 from conversations.chat.direct_dispatch import DirectDispatch
+from conversations.chat.models import Message
 from conversations.chat.pipeline import QUESTION_NOT_SAVED, answer_start, answer_stop
 from conversations.chat.rate_limits import RateLimiter, connection_admit, connection_release, ip_rate_allows
 from conversations.chat.selectors import ChatState
 from conversations.images.selectors import image_for_message
-from conversations.models import Message
 
 logger = logging.getLogger(__name__)
 

@@ -34,6 +34,7 @@ from conversations.chat.answer_buffer import AnswerBuffer, buffer_create, encode
 from conversations.chat.answer_sources import kb_unavailable_stream
 from conversations.chat.answer_sweeper import INTERRUPTED_CODE, INTERRUPTED_MESSAGE, outcome_park
 from conversations.chat.flow_router import Route, route_llm, route_local
+from conversations.chat.models import Message
 from conversations.chat.order_answer import mentions_order_details, order_stream, uses_order_tool
 from conversations.chat.output_rules import OutputRules
 from conversations.chat.provider_request import chat_request
@@ -42,7 +43,7 @@ from conversations.chat.retrieval import Retrieval, retrieve, sources_of
 from conversations.chat.selectors import ChatState
 from conversations.chat.web_process import heartbeat_keep, on_server_shutdown
 from conversations.chat.writes import AnswerOutcome, QuestionRecord, QuestionSave, answer_save
-from conversations.models import ChatbotSettings, Flow, ImageUpload, Message
+from conversations.models import ChatbotSettings, Flow, ImageUpload
 
 logger = logging.getLogger(__name__)
 

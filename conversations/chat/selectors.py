@@ -14,8 +14,9 @@ from django.core.exceptions import ValidationError
 from chatplatform.errors import ApplicationError
 from conversations.chat.chatbot_configs import ChatbotConfig, chatbot_config
 from conversations.chat.conversation_tokens import conversation_token_id, conversation_token_mint
+from conversations.chat.models import Conversation, Message
 from conversations.chat.origins import origin_allowed
-from conversations.models import ChatbotSettings, Conversation, Flow, Message
+from conversations.models import ChatbotSettings, Flow
 
 if TYPE_CHECKING:
     from conversations.chat.flow_router import FlowProfiles

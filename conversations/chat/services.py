@@ -3,8 +3,9 @@ row of one announced on a websocket, stored at its first message or image."""
 
 import secrets
 
+from conversations.chat.models import Conversation
 from conversations.chat.selectors import ChatState, token_hash
-from conversations.models import ChatbotSettings, Conversation
+from conversations.models import ChatbotSettings
 
 
 def conversation_create(*, chatbot: ChatbotSettings, origin: str = "") -> tuple[Conversation, str]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from celery import shared_task
 
-from conversations.models import ContextChunk, Message
+from conversations.chat.models import ContextChunk, Message
 
 
 @shared_task(name="conversations.chat_tasks.answers_record", acks_late=True, ignore_result=True)

@@ -24,7 +24,7 @@ from channels.db import database_sync_to_async
 from django.utils import timezone
 
 from chatplatform.event_loops import PerLoop
-from conversations.models import WebProcessHeartbeat
+from conversations.chat.models import WebProcessHeartbeat
 
 logger = logging.getLogger(__name__)
 

@@ -28,10 +28,10 @@ from psycopg_pool import PoolTimeout
 
 from chatplatform.event_loops import PerLoop
 from conversations.chat import bulk_sql
+from conversations.chat.models import Conversation, Message, StreamingSession
 from conversations.chat.request_gate import pending_requests_wait
 from conversations.chat.tasks import answers_record
 from conversations.chat.web_process import process_id
-from conversations.models import Conversation, Message, StreamingSession
 
 logger = logging.getLogger(__name__)
 

@@ -20,10 +20,10 @@ from chatplatform.event_loops import async_redis
 from conversations.chat import answer_buffer
 from conversations.chat.answer_buffer import buffer_create, encode, replay_from_redis
 from conversations.chat.answer_sweeper import OUTCOME_KEY, OUTCOMES_INDEX, answers_sweep
+from conversations.chat.models import Message, StreamingSession, WebProcessHeartbeat
 from conversations.chat.services import conversation_create
 from conversations.chat.web_process import OWNER_GONE_AFTER_SECONDS, process_id
 from conversations.chat.writes import QuestionRecord, questions_insert
-from conversations.models import Message, StreamingSession, WebProcessHeartbeat
 from tests.conversations.chat_helpers import connect, events_until_final
 from tests.conversations.factories import ChatbotFactory
 from tests.fakes.openai_server import Reply

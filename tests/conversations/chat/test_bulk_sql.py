@@ -4,7 +4,7 @@ import pytest
 from django.db import IntegrityError, connection
 
 from conversations.chat import bulk_sql as plain_writes
-from conversations.models import Conversation, Message
+from conversations.chat.models import Conversation, Message
 from tests.conversations.factories import ChatbotFactory
 
 

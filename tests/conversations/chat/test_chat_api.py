@@ -7,7 +7,7 @@ import pytest
 from django.test import AsyncClient
 from django.utils import timezone
 
-from conversations.models import Conversation, Message
+from conversations.chat.models import Conversation, Message
 from conversations.services import chatbot_api_key_create
 from tests.conversations.chat_helpers import kb_add
 from tests.conversations.factories import ChatbotFactory

@@ -6,10 +6,11 @@ from django.utils import timezone
 
 from chatplatform.errors import ApplicationError
 from conversations.chat import chatbot_configs
+from conversations.chat.models import Conversation, Message
 from conversations.chat.selectors import chat_open
 from conversations.chat.services import conversation_create, conversation_save
 from conversations.flows import chatbot_flows_ensure
-from conversations.models import ChatbotSettings, Conversation, Message
+from conversations.models import ChatbotSettings
 from tests.conversations.factories import ChatbotFactory
 from tests.tracking.factories import CommerceIntegrationFactory
 

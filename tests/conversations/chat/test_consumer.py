@@ -8,8 +8,8 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from conversations.chat import request_gate
+from conversations.chat.models import ContextChunk, Conversation, Message, StreamingSession
 from conversations.chat.request_gate import pending_request_add
-from conversations.models import ContextChunk, Conversation, Message, StreamingSession
 from tests.conversations.chat_helpers import (
     ask,
     communicator,

@@ -7,6 +7,7 @@ from asgiref.sync import sync_to_async
 from django.db import connection
 
 from conversations.chat import request_gate
+from conversations.chat.models import ContextChunk, Conversation, Message, StreamingSession
 from conversations.chat.request_gate import pending_request_add
 from conversations.chat.services import conversation_create
 from conversations.chat.web_process import process_id
@@ -19,7 +20,6 @@ from conversations.chat.writes import (
     question_save,
     questions_insert,
 )
-from conversations.models import ContextChunk, Conversation, Message, StreamingSession
 from tests.conversations.factories import ChatbotFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
