@@ -20,9 +20,9 @@ from chatplatform.errors import ApplicationError
 from chatplatform.openapi import CHATBOT_ERRORS, api_errors
 from conversations.auth import INTEGRATION_AUTHENTICATION, INTEGRATION_PERMISSIONS
 from conversations.chat import selectors, services
+from conversations.chat.intake import RATE_LIMITED, question_image, question_rate_allows, question_read
 from conversations.chat.models import Message
 from conversations.chat.pipeline import answer_start
-from conversations.images.selectors import image_for_message
 from conversations.models import Flow
 
 # Final error codes of an answer and the HTTP status a JSON client gets for them.
@@ -177,6 +177,7 @@ class MessageCreateApi(ChatbotScopedApi):
                 409,
                 413,
                 415,
+                429,
                 502,
                 503,
                 504,
@@ -184,6 +185,7 @@ class MessageCreateApi(ChatbotScopedApi):
                     404: "No such conversation (`conversation_not_found`) or image (`image_not_found`).",
                     406: "`Accept` must allow `application/json` or `text/event-stream`.",
                     409: "This `client_id` was already answered (`duplicate_message`).",
+                    429: "Too many questions from this address (`rate_limited`), as on the websocket.",
                     502: "The AI provider failed (its code, e.g. `provider_unavailable`); the question "
                     "is kept.",
                     503: "The answer could not be stored (`storage_unavailable`).",
@@ -196,30 +198,29 @@ class MessageCreateApi(ChatbotScopedApi):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         state = selectors.chat_state_get(chatbot_id=chatbot_id, conversation_id=conversation_id)
-        image = None
-        if data.validated_data.get("image_id"):
-            image = image_for_message(
-                chatbot=state.chatbot,
-                conversation_id=state.conversation_id,
-                image_id=data.validated_data["image_id"],
-            )
         state.client_ip = request.META.get("REMOTE_ADDR", "")
-        question = data.validated_data["text"]
-        client_id = data.validated_data.get("client_id", "")
-        if client_id in state.answers_by_client_id:
+        question = question_read(
+            text=data.validated_data["text"],
+            client_id=data.validated_data.get("client_id", ""),
+            image_id=data.validated_data.get("image_id"),
+        )
+        image = question_image(state=state, question=question)
+        if question.client_id in state.answers_by_client_id:
             raise ApplicationError(
                 "duplicate_message",
                 "A message with this client_id was already answered; GET the conversation to read it.",
                 status_code=409,
             )
+        if not async_to_sync(_rate_allows)(state):
+            raise ApplicationError(*RATE_LIMITED, status_code=status.HTTP_429_TOO_MANY_REQUESTS)
         if request.accepted_renderer.format == "sse":
             response = StreamingHttpResponse(
-                _sse(state, question, client_id, image), content_type="text/event-stream"
+                _sse(state, question.text, question.client_id, image), content_type="text/event-stream"
             )
             response["Cache-Control"] = "no-cache"
             response["X-Accel-Buffering"] = "no"
             return response
-        final = async_to_sync(_answer_final)(state, question, client_id, image)
+        final = async_to_sync(_answer_final)(state, question.text, question.client_id, image)
         if final["type"] == "error":
             code = final["code"]
             raise ApplicationError(
@@ -235,6 +236,11 @@ class MessageCreateApi(ChatbotScopedApi):
                 "metrics": final["metrics"],
             }
         )
+
+
+async def _rate_allows(state) -> bool:
+    # On the event loop, as the websocket's messages are counted.
+    return question_rate_allows(state=state)
 
 
 async def _answer_final(state, question: str, client_id: str, image) -> dict:

@@ -20,11 +20,11 @@ from chatplatform.errors import ApplicationError
 from conversations.chat import selectors, services
 from conversations.chat.answer_buffer import AnswerBuffer, buffer_get, encode, replay_from_redis
 from conversations.chat.direct_dispatch import DirectDispatch
+from conversations.chat.intake import RATE_LIMITED, question_image, question_rate_allows, question_read
 from conversations.chat.models import Message
 from conversations.chat.pipeline import QUESTION_NOT_SAVED, answer_start, answer_stop
-from conversations.chat.rate_limits import RateLimiter, connection_admit, connection_release, ip_rate_allows
+from conversations.chat.rate_limits import RateLimiter, connection_admit, connection_release
 from conversations.chat.selectors import ChatState
-from conversations.images.selectors import image_for_message
 
 logger = logging.getLogger(__name__)
 
@@ -135,32 +135,17 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
         await handler(event)
 
     async def on_message(self, event: dict[str, Any]) -> None:
-        text = event.get("text")
-        client_id = event.get("client_id") or ""
-        if not isinstance(text, str) or not text.strip():
-            await self.send_error("empty_message", "The message has no text.")
-            return
-        if len(text) > settings.CHAT_MAX_MESSAGE_CHARS:
-            await self.send_error(
-                "message_too_long",
-                f"A message may have at most {settings.CHAT_MAX_MESSAGE_CHARS} characters.",
+        try:
+            question = question_read(
+                text=event.get("text"), client_id=event.get("client_id"), image_id=event.get("image_id")
             )
+            image = None
+            if question.image_id is not None:
+                image = await database_sync_to_async(question_image)(state=self.state, question=question)
+        except ApplicationError as exc:
+            await self.send_error(exc.code, exc.message)
             return
-        if not isinstance(client_id, str) or len(client_id) > 64:
-            await self.send_error("invalid_client_id", "client_id must be a string of at most 64 characters.")
-            return
-        image = None
-        if event.get("image_id") is not None:
-            try:
-                image = await database_sync_to_async(image_for_message)(
-                    chatbot=self.state.chatbot,
-                    conversation_id=self.state.conversation_id,
-                    image_id=str(event["image_id"]),
-                )
-            except ApplicationError as exc:
-                await self.send_error(exc.code, exc.message)
-                return
-        existing = self.state.answers_by_client_id.get(client_id) if client_id else None
+        existing = self.state.answers_by_client_id.get(question.client_id) if question.client_id else None
         if existing:
             await self.replay(existing, after_seq=0)
             return
@@ -169,8 +154,8 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
                 "answer_in_progress", "Wait for the current answer to finish, or stop it first."
             )
             return
-        if not self.limiter.allows() or not ip_rate_allows(self.client_ip):
-            await self.fail("rate_limited", "Too many messages; please wait a minute.")
+        if not question_rate_allows(state=self.state, limiter=self.limiter):
+            await self.fail(*RATE_LIMITED)
             return
         if self.state.unsaved is not None:
             try:
@@ -179,7 +164,9 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
                 logger.exception("Could not store a new conversation")
                 await self.send_error(*QUESTION_NOT_SAVED)
                 return
-        self.current = answer_start(state=self.state, question=text.strip(), client_id=client_id, image=image)
+        self.current = answer_start(
+            state=self.state, question=question.text, client_id=question.client_id, image=image
+        )
         await self.current.subscribe(self.send_frame)
 
     async def on_stop(self, event: dict[str, Any]) -> None:

@@ -172,6 +172,22 @@ def test_a_repeated_client_id_is_refused(client, shop):
     assert second.json()["error"]["code"] == "duplicate_message"
 
 
+def test_rest_questions_count_against_the_addresss_limit_like_the_websockets(client, shop, settings):
+    # One intake for both edges: the per-address message limit holds over REST too.
+    settings.CHAT_MESSAGES_PER_MINUTE_PER_IP = 1
+    _, auth = shop
+    conversation_id = new_conversation(client, auth)
+    url = f"/api/v1/chatbots/shop/conversations/{conversation_id}/messages/"
+
+    first = client.post(url, {"text": "How much is shipping?"}, content_type="application/json", **auth)
+    second = client.post(url, {"text": "And to Sweden?"}, content_type="application/json", **auth)
+
+    assert first.status_code == 200
+    assert second.status_code == 429
+    assert second.json()["error"]["code"] == "rate_limited"
+    assert Message.objects.filter(role=Message.Role.USER).count() == 1
+
+
 def test_a_chatbot_deactivated_in_admin_takes_no_more_rest_questions(client, shop):
     bot, auth = shop
     conversation_id = new_conversation(client, auth)
