@@ -1,12 +1,9 @@
 """Telling an answer when its provider request has been written to the socket.
 
-The first read of a streamed chat completion builds the request, takes a connection and writes
-the request, with several turns of the event loop in between, so the moment the request has left
-is known only to the HTTP transport. An answer sets `notify_when_written(callback)` before that
-read; the async client's request hook (`attach_trace`) then asks the transport, through its
-`trace` extension, to call `callback` once the request body has been sent. The callback may come
-more than once (a retried request), or never (the request failed before it was written), so the
-caller makes it idempotent and calls it itself when the answer's first token or failure arrives.
+Only the HTTP transport knows when a streamed request has left, several event-loop turns after
+the first read. An answer sets `notify_when_written(callback)` before that read; the client's
+request hook (`attach_trace`) asks the transport's `trace` extension to call it once the body is
+sent. It may come more than once (a retry) or never (an early failure): callers make it idempotent.
 """
 
 from __future__ import annotations

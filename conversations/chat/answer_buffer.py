@@ -1,17 +1,9 @@
-"""Every event of an answer, kept for a few minutes so a reconnecting client can resume.
+"""Every event of an answer, kept for a few minutes so that a reconnecting client can resume.
 
-The task that generates an answer publishes each event (already encoded as a JSON frame) to its
-`AnswerBuffer`. Websocket and SSE connections subscribe to it, from the start or after a given
-`seq`, and receive the frames as they come; the generation goes on when they go away.
-
-With `REDIS_URL` set, frames are also written to a Redis stream (off the token path, every
-`FLUSH_INTERVAL`) so that a client that reconnects to another web process can replay them and
-follow the rest. Frames are numbered 0 (start), seq (tokens), then the final one; each stream entry
-holds the frames written together (`s`: number of the first, `f`: the frames, one per line) and
-has the id `0-<number of the last + 1>`. One writer per event loop puts the entries of every
-answer in progress into one script call per interval, so the cost per token does not grow with the
-number of concurrent answers. Without Redis, the buffer lives in this process only, which is what
-a single local process needs.
+The answer's task publishes each event (a JSON frame) to its `AnswerBuffer`; websocket and SSE
+connections subscribe from the start or after a `seq`. With `REDIS_URL`, frames are mirrored to
+a Redis stream off the token path (one script call per `FLUSH_INTERVAL` for all answers of the
+loop), so a client reconnecting to another web process can replay and follow them.
 """
 
 from __future__ import annotations

@@ -1,11 +1,8 @@
-"""Plain INSERTs and UPDATEs of many rows, for the few writes on a latency path where the ORM
-costs too much (`bulk_create` builds a model instance per row and prepares every field of each;
-an `update()` per row is a statement and a round trip per row; measured in bench/HISTORY.md).
+"""Plain INSERTs and UPDATEs of many rows, for the few writes on the answer path (`writes`).
 
-Statements are built first and run together: on PostgreSQL as one statement (each but the last
-a data-modifying `WITH` of it), so that any number of rows in several tables cost one round trip
-and are atomic without a transaction around them; elsewhere one after the other in a transaction.
-The caller passes the values as the database takes them.
+The ORM costs too much there: `bulk_create` builds and prepares a model instance per row, and
+an `update()` per row is a round trip per row. Statements are built first and run together: on
+PostgreSQL as one statement (data-modifying `WITH`s), elsewhere one by one in a transaction.
 """
 
 import functools

@@ -1,16 +1,10 @@
 """The chatbot settings a chat connection starts from, kept in this process between connections.
 
-Every websocket connection needs its chatbot, the chatbot's flows and whether it tracks orders:
-two queries and about 2 ms of ORM work on the one thread that Django and Channels share, which a
-burst of new visitors queues on. The settings change only when staff edit them, so this process
-keeps what it read. Every save or delete of a chatbot, a flow or a commerce integration (admin
-included, `conversations.signals`) publishes a new version in the cache; this process compares
-its version with the cache's at most every `CHATBOT_CONFIG_RECHECK_SECONDS` and forgets every
-chatbot when they differ. An edit saved in this process takes effect at once, one saved in
-another within that time. Without a shared cache (the local-memory one of `make run`) the version
-is read from the three tables instead (row counts and latest `updated_at`), so that an edit made
-by another process, a management command say, is seen too. Connections already open keep the
-settings they started with.
+Reading them per connection would queue a burst of new visitors on Django's one shared sync
+thread. Every save of a chatbot, flow or commerce integration publishes a new version in the
+cache (`conversations.signals`); this process compares versions at most every
+`CHATBOT_CONFIG_RECHECK_SECONDS` and forgets what it kept when they differ (without a shared cache
+it reads the version from the tables). Open connections keep the settings they started with.
 """
 
 import functools

@@ -49,7 +49,7 @@ class ErrorEvent(TypedDict):
 
 class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
     # Frames go straight to their handlers, not through Django's sync thread first
-    # (chatplatform/direct_dispatch.py): this consumer uses the database only through
+    # (`direct_dispatch`): this consumer uses the database only through
     # `database_sync_to_async`.
     # Answers reach the socket through their buffer, never through the channel layer, so the
     # consumer does not join it: no Redis channel (and its blocking read) per connection.

@@ -1,10 +1,8 @@
 """Websocket consumers whose frames go straight to their handlers.
 
-Channels' own `dispatch` first closes stale database connections on Django's single sync thread,
-a hop for every frame of every socket through a thread they all share with sync views and
-connection set-up (at 100 clients frames reached their consumers over up to 280 ms;
-bench/HISTORY.md). A consumer that reaches the database only through `database_sync_to_async`,
-which closes stale connections around each call itself, does not need it.
+Channels' own `dispatch` first closes stale database connections on Django's one shared sync
+thread: a hop per frame of every socket. A consumer that reaches the database only through
+`database_sync_to_async`, which does that around each call itself, does not need it.
 """
 
 from typing import Any

@@ -1,20 +1,10 @@
-"""The answer pipeline: route, retrieve, prompt, stream, apply output rules, persist.
+"""The answer pipeline: route, retrieve, build the provider request, stream, apply output rules,
+save. `answer_start` runs one answer as a task of this process and returns its `AnswerBuffer`,
+which websocket and SSE connections subscribe to; the answer goes on when they leave.
 
-`answer_start` launches one answer as a task of this process and returns its `AnswerBuffer`;
-websocket and SSE connections subscribe to the buffer. The task keeps going when its client goes
-away (so a reconnecting client can resume) and ends with exactly one final event: `end`, or
-`error` after a provider failure. Every phase is timed.
-
-`end` goes out only once the answer is stored. A final write that fails, also on fresh
-connections (`chat_writes`), ends the answer with `error` `answer_not_saved`, and its outcome is
-left in Redis for the sweeper to store (`answer_sweeper`). When the server stops, the answers in
-flight get a few seconds to finish; the rest are saved as `interrupted` with what they have.
-
-The `start` event goes out and the question is saved while the provider prepares the first
-token: once the answer's request has been written, and those of the answers that arrived with it
-too (`request_gate`), so that neither competes with the preparation of those requests for the
-interpreter; both always before the first token goes out. The answer is saved once, at the end,
-also when stopped or failed.
+It ends with exactly one final event, `end` once the answer is saved or `error`; an answer whose
+final write fails is parked for the sweeper. The `start` event and the question's write wait for
+the burst's provider requests to leave (`request_gate`), and always come before the first token.
 """
 
 import asyncio

@@ -1,14 +1,9 @@
-"""Message rate limits: per websocket connection (in memory) and per client IP (shared); and the
-number of open chat connections per client IP (per web process).
+"""Message rate limits: per websocket connection (in memory) and per client IP (shared by every
+web process through Redis, when set); and open chat connections per IP (per web process).
 
-The per-IP limit is a fixed one-minute window. Without Redis there is one web process and the
-count lives in its memory. With `REDIS_URL` every web process shares the count in Redis, but a
-message does not wait for Redis: each process decides from the shared count it last read plus
-what it counted itself since, and one background round trip per `SYNC_INTERVAL` adds its own
-counts to Redis (`INCRBY`, `EXPIRE`) and reads the totals back. Across processes the limit can be
-exceeded by what the other processes admitted within one interval; in exchange the message path
-has no round trip, no extra turn of the event loop, and keeps working when Redis does not (the
-per-connection limit still holds then).
+The per-IP limit is a one-minute window. A message never waits for Redis: each process decides
+from the shared count it last read plus its own since, and syncs in the background every
+`SYNC_INTERVAL`; the limit can be exceeded by what other processes admitted within one interval.
 """
 
 import asyncio

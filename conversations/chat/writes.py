@@ -166,10 +166,8 @@ def questions_insert(records: Sequence[QuestionRecord]) -> None:
     """Save questions, a placeholder for each answer, and the answers' streaming sessions, all or
     none: one INSERT per table for any number of them, sent as one statement on PostgreSQL.
 
-    Plain INSERTs (`bulk_sql`), because this runs before the first token of
-    every answer, a hundred at a time under load: the columns that are the same in every row are
-    literals of the statement, and only what differs per row is a parameter (about a third of
-    `bulk_create`'s CPU), and the one statement is one round trip (bench/HISTORY.md).
+    Plain INSERTs (`bulk_sql`): this runs before the first token of every answer, a hundred at
+    a time under load. Columns equal in every row are literals; only what differs is a parameter.
     """
     if not records:
         return
