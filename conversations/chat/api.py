@@ -20,7 +20,12 @@ from chatplatform.errors import ApplicationError
 from chatplatform.openapi import CHATBOT_ERRORS, api_errors
 from conversations.auth import INTEGRATION_AUTHENTICATION, INTEGRATION_PERMISSIONS
 from conversations.chat import selectors, services
-from conversations.chat.intake import RATE_LIMITED, question_image, question_rate_allows, question_read
+from conversations.chat.intake import (
+    RATE_LIMITED,
+    question_image,
+    question_rate_allows_blocking,
+    question_read,
+)
 from conversations.chat.models import Message
 from conversations.chat.pipeline import answer_start
 from conversations.models import Flow
@@ -211,7 +216,7 @@ class MessageCreateApi(ChatbotScopedApi):
                 "A message with this client_id was already answered; GET the conversation to read it.",
                 status_code=409,
             )
-        if not async_to_sync(_rate_allows)(state):
+        if not question_rate_allows_blocking(state=state):
             raise ApplicationError(*RATE_LIMITED, status_code=status.HTTP_429_TOO_MANY_REQUESTS)
         if request.accepted_renderer.format == "sse":
             response = StreamingHttpResponse(
@@ -236,11 +241,6 @@ class MessageCreateApi(ChatbotScopedApi):
                 "metrics": final["metrics"],
             }
         )
-
-
-async def _rate_allows(state) -> bool:
-    # On the event loop, as the websocket's messages are counted.
-    return question_rate_allows(state=state)
 
 
 async def _answer_final(state, question: str, client_id: str, image) -> dict:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from chatplatform.errors import ApplicationError
-from conversations.chat.rate_limits import RateLimiter, ip_rate_allows
+from conversations.chat.rate_limits import RateLimiter, ip_rate_allows, ip_rate_allows_blocking
 from conversations.chat.selectors import ChatState
 from conversations.images.selectors import image_for_message
 from conversations.models import ImageUpload
@@ -59,6 +59,11 @@ def question_rate_allows(*, state: ChatState, limiter: RateLimiter | None = None
     if limiter is not None and not limiter.allows():
         return False
     return ip_rate_allows(state.client_ip)
+
+
+def question_rate_allows_blocking(*, state: ChatState) -> bool:
+    """`question_rate_allows` for the REST view, outside the event loop: the same address limit."""
+    return ip_rate_allows_blocking(state.client_ip)
 
 
 RATE_LIMITED = ("rate_limited", "Too many messages; please wait a minute.")

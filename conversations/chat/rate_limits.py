@@ -7,10 +7,12 @@ from the shared count it last read plus its own since, and syncs in the backgrou
 """
 
 import asyncio
+import functools
 import logging
 import time
 from collections import deque
 
+import redis
 from django.conf import settings
 
 from chatplatform.event_loops import PerLoop, async_redis
@@ -70,7 +72,7 @@ class _IpCounts:
             window, counts = self.window, self.unsynced
             self.unsynced = {}
             try:
-                async with async_redis().pipeline(transaction=False) as pipe:
+                async with async_redis(settings.REDIS_URL).pipeline(transaction=False) as pipe:
                     for ip, count in counts.items():
                         key = _KEY.format(ip=ip, window=window)
                         pipe.incrby(key, count)
@@ -138,3 +140,34 @@ def ip_rate_allows(ip: str) -> bool:
     if admitted:
         counts.start_sync()
     return admitted
+
+
+def ip_rate_allows_blocking(ip: str) -> bool:
+    """`ip_rate_allows` for sync callers (the REST view), which may wait: one round trip that adds
+    the message to the shared count at once. When Redis fails, this process counts alone."""
+    window = int(time.time() // WINDOW_SECONDS)
+    limit = settings.CHAT_MESSAGES_PER_MINUTE_PER_IP
+    if not settings.REDIS_URL:
+        return _local.admit(ip, window, limit)
+    key = _KEY.format(ip=ip, window=window)
+    try:
+        with _redis(settings.REDIS_URL).pipeline(transaction=False) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, 2 * WINDOW_SECONDS)
+            count = int(pipe.execute()[0])
+        if count > limit:
+            _redis(settings.REDIS_URL).decr(key)  # a refused message does not count
+            return False
+        return True
+    except redis.RedisError as exc:
+        logger.warning("Per-IP message count not shared, Redis unavailable: %s", exc)
+        return _local.admit(ip, window, limit)
+
+
+@functools.cache
+def _redis(url: str) -> redis.Redis:
+    return redis.Redis.from_url(
+        url,
+        socket_timeout=settings.REDIS_TIMEOUT_SECONDS,
+        socket_connect_timeout=settings.REDIS_TIMEOUT_SECONDS,
+    )
