@@ -45,15 +45,96 @@ def question_pool(path: Path = QUESTIONS_FILE) -> list[str]:
     return list(dict.fromkeys(line for line in lines if line and not line.startswith("#")))
 
 
+# Words only one of the two languages uses, enough to tell a short question's language ("I",
+# Danish for "you", is in neither).
+# fmt: off
+DANISH_WORDS = {
+    "hvad", "hvor", "hvilken", "hvilke", "hvornår", "hvordan", "hvem", "hvis", "jeg", "mit", "min",
+    "mine", "jeres", "til", "og", "er", "på", "har", "kan", "skal", "må", "man", "der", "det", "en",
+    "et", "vin", "med", "om", "fra", "efter", "ved", "sælger", "leverer", "sender", "får", "tager",
+    "imod"
+}
+ENGLISH_WORDS = {
+    "what", "how", "when", "where", "which", "who", "why", "do", "does", "is", "are", "can", "my",
+    "you", "your", "the", "a", "to", "for", "with", "of", "in", "on", "wine", "should", "will", "has"
+}
+# fmt: on
+
+# What a shopper may say around a question: pass p >= 1 over the pool asks each question with
+# the (p - 1)-th combination of an opening and a closing, so no text comes back within 48 passes
+# (about 14,000 questions); later passes add their number.
+OPENINGS = {
+    "da": [
+        "Hej, ",
+        "Godmorgen! ",
+        "Goddag, ",
+        "Hej igen, ",
+        "Hurtigt spørgsmål: ",
+        "Undskyld, ",
+        "Hallo, ",
+        "Godaften! ",
+        "Et spørgsmål: ",
+        "Hej med dig, ",
+        "Hej hej! ",
+        "Kære Nordvin, ",
+    ],
+    "en": [
+        "Hello, ",
+        "Hi, ",
+        "Quick question: ",
+        "Good morning! ",
+        "Hey, ",
+        "Excuse me, ",
+        "Hi there, ",
+        "Good evening! ",
+        "One question: ",
+        "Hello again, ",
+        "Sorry to bother you, ",
+        "Dear Nordvin, ",
+    ],
+}
+CLOSINGS = {
+    "da": ["", " Tak!", " På forhånd tak.", " Mvh."],
+    "en": ["", " Thanks!", " Thanks in advance.", " Cheers."],
+}
+
+
+def question_language(question: str) -> str:
+    """ "da", "en", or "?" when the words do not tell."""
+    words = re.findall(r"\w+", question.lower())
+    danish = sum(word in DANISH_WORDS for word in words) + sum(ch in "æøå" for ch in question.lower())
+    english = sum(word in ENGLISH_WORDS for word in words)
+    return "da" if danish > english else "en" if english > danish else "?"
+
+
+def question_in_pass(question: str, number: int) -> str:
+    """`question` as asked in pass `number` (0: as written) over the pool."""
+    if number == 0:
+        return question
+    language = "da" if question_language(question) == "da" else "en"
+    openings, closings = OPENINGS[language], CLOSINGS[language]
+    combination = (number - 1) % (len(openings) * len(closings))
+    opening = openings[combination % len(openings)]
+    closing = closings[combination // len(openings)]
+    first, _, rest = question.partition(" ")
+    if opening.endswith(", ") and first.lower() in DANISH_WORDS | ENGLISH_WORDS:
+        question = f"{first.lower()} {rest}"  # "Hej, hvad koster ..."; "Hello, I ..." stays
+    text = f"{opening}{question}{closing}"
+    if number > len(openings) * len(closings):
+        text += f" ({number})"
+    return text
+
+
 class QuestionDraw:
     """The questions one path's clients ask, round after round.
 
-    A question asked again finds its embedding in the platform's cache and skips the embeddings
-    request, so the pool is gone through in a shuffled order and no question comes back before
-    every other one has been asked; then a fresh order starts, in which the questions of the round
-    under way come last, so no round asks one twice while the pool is at least as large as the
-    round. The same seed gives the same questions in the same order: every path, and every run
-    compared with another, asks the same ones.
+    A text asked again finds its embedding and route in the platform's caches, so the pool is
+    gone through in a shuffled order, no question comes back before every other one has been
+    asked, and each pass after the first words the questions differently (`question_in_pass`): no
+    text is asked twice in a run. A new pass starts with the questions of the round under way last,
+    so no round asks one twice while the pool is at least as large as the round. The same seed
+    gives the same texts in the same order: every path, and every run compared with another, asks
+    the same ones. A pool of one question (`--same-question`) is asked as it is, every time.
     """
 
     def __init__(self, pool: list[str], seed: int = 0) -> None:
@@ -63,17 +144,21 @@ class QuestionDraw:
         self._random = random.Random(seed)
         self._order: list[str] = []
         self._next = 0
+        self._pass = -1
 
     def take(self, count: int) -> list[str]:
         taken: list[str] = []
+        asked: set[str] = set()
         while len(taken) < count:
             if self._next == len(self._order):
                 order = self._random.sample(self.pool, len(self.pool))
-                asked = set(taken)
                 self._order = [q for q in order if q not in asked] + [q for q in order if q in asked]
                 self._next = 0
-            taken.append(self._order[self._next])
+                self._pass += 1
+            question = self._order[self._next]
+            asked.add(question)
             self._next += 1
+            taken.append(question_in_pass(question, self._pass) if len(self.pool) > 1 else question)
         return taken
 
 

@@ -113,6 +113,7 @@ class Stack:
                 "LOG_LEVEL": "WARNING",
                 # Every client connects from 127.0.0.1: lift the per-IP limit, not the per-connection one.
                 "CHAT_MESSAGES_PER_MINUTE_PER_IP": "1000000",
+                "CHAT_MAX_CONNECTIONS_PER_IP": "1000000",
             }
         )
         return env

@@ -1,40 +1,21 @@
 """The question pool of bench/stream.py: what shoppers ask the demo shop, drawn without repeats."""
 
-import re
 from collections import Counter
 
 import pytest
 from asgiref.sync import sync_to_async
 from django.core.management import call_command
 
-from bench.stream_clients import QUESTION, QuestionDraw, question_pool
+from bench.stream_clients import QUESTION, QuestionDraw, question_in_pass, question_language, question_pool
 from chatplatform.ai.base import ChatRequest
 from chatplatform.ai.local import LocalChatProvider
 from conversations.chat.flow_router import flow_profiles, route_local
 from conversations.chat.retrieval import retrieve
 from conversations.models import ChatbotSettings
 
-# Words only one of the two languages uses, enough to tell a short question's language ("I",
-# Danish for "you", is in neither).
-# fmt: off
-DANISH = {
-    "hvad", "hvor", "hvilken", "hvilke", "hvornår", "hvordan", "hvem", "hvis", "jeg", "mit", "min",
-    "mine", "jeres", "til", "og", "er", "på", "har", "kan", "skal", "må", "man", "der", "det", "en",
-    "et", "vin", "med", "om", "fra", "efter", "ved", "sælger", "leverer", "sender", "får", "tager",
-    "imod"
-}
-ENGLISH = {
-    "what", "how", "when", "where", "which", "who", "why", "do", "does", "is", "are", "can", "my",
-    "you", "your", "the", "a", "to", "for", "with", "of", "in", "on", "wine", "should", "will", "has"
-}
-# fmt: on
-
 
 def language(question: str) -> str:
-    words = re.findall(r"\w+", question.lower())
-    danish = sum(word in DANISH for word in words) + sum(ch in "æøå" for ch in question.lower())
-    english = sum(word in ENGLISH for word in words)
-    return "da" if danish > english else "en" if english > danish else "?"
+    return question_language(question)
 
 
 def test_the_pool_holds_at_least_200_distinct_questions_in_danish_and_english():
@@ -60,9 +41,24 @@ def test_a_draw_asks_every_question_once_before_asking_any_again():
 
     assert len(asked) > 2 * len(pool)
     assert sorted(asked[: len(pool)]) == sorted(pool)
-    assert sorted(asked[len(pool) : 2 * len(pool)]) == sorted(pool)
+    assert sorted(asked[len(pool) : 2 * len(pool)]) == sorted(question_in_pass(q, 1) for q in pool)
     # Also the round in which one pass ends and the next begins asks no question twice.
     assert all(len(set(questions)) == len(questions) for questions in rounds)
+
+
+def test_a_run_of_3100_questions_asks_no_text_twice():
+    """A text asked before finds its embedding and route in the platform's caches; the largest
+    run (`--concurrency 1,10,100 --rounds 27`) asks about 3,100 questions per path."""
+    pool = question_pool()
+    draw = QuestionDraw(pool, seed=0)
+
+    asked = [question for size in [1] * 100 + [10] * 100 + [100] * 20 for question in draw.take(size)]
+
+    assert len(asked) == 3100
+    assert len(set(asked)) == len(asked)
+    # Each text keeps its question's language: a Danish greeting for a Danish question.
+    for number in (1, 13, 47):
+        assert all(question_language(question_in_pass(q, number)) == question_language(q) for q in pool)
 
 
 def test_the_same_seed_draws_the_same_questions_in_the_same_order():
