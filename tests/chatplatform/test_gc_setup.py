@@ -6,13 +6,16 @@ only a fresh interpreter shows what an answer imports after start-up.
 
 import gc
 import json
+import socket
 import subprocess
 import sys
+import urllib.request
 
 import pytest
 
 from chatplatform import gc_setup
 from tests.chatplatform.test_settings import ROOT, clean_env
+from tests.waiting import wait_until
 
 # Streams one answer and embeds one question with the SDK, as the answer path does, then reports
 # the modules imported meanwhile and the collector's state.
@@ -83,6 +86,43 @@ def test_importing_the_application_leaves_the_collector_alone(tmp_path):
     frozen, threads = json.loads(result.stdout.strip().splitlines()[-1])
     assert frozen == 0
     assert "gc-when-idle" not in threads
+
+
+PROBE_APP = "tests.chatplatform.gc_probe_asgi:application"
+
+
+def test_the_web_server_sets_the_collector_up_when_it_starts_serving(tmp_path):
+    port = free_port()
+    log = tmp_path / "web.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chatplatform.server", "-b", "127.0.0.1", "-p", str(port), PROBE_APP],
+        cwd=ROOT,
+        env=clean_env(tmp_path),
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        state = wait_until(lambda: served_json(port), timeout=60, what="the web server", log=log)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+    assert state["frozen"] > 100_000
+    assert "gc-when-idle" in state["threads"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def served_json(port: int) -> dict | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+            return json.loads(response.read())
+    except OSError:
+        return None
 
 
 def run_probe(tmp_path, openai_server) -> dict:
