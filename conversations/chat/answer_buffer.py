@@ -27,7 +27,7 @@ Send = Callable[[str], Awaitable[None]]
 KEEP_SECONDS = 300
 # A follower on another process sees frames at most this late; every flush costs one round trip.
 FLUSH_INTERVAL = 0.2
-_REDIS_KEY = "chatplatform:answer:{}"
+MIRROR_KEY = "chatplatform:answer:{}"
 # Blocking reads stay well under the Redis client's socket timeout (REDIS_TIMEOUT_SECONDS).
 _FOLLOW_BLOCK_MS = 1000
 _FIRST_ENTRY_WAIT_MS = int(4 * FLUSH_INTERVAL * 1000)
@@ -197,7 +197,7 @@ class _RedisMirror:
                 # again with the last one, KEEP_SECONDS after the answer ended.
                 expire = final or not buffer._redis_expiry_set
                 buffer._redis_expiry_set = True
-                keys.append(_REDIS_KEY.format(buffer.message_id))
+                keys.append(MIRROR_KEY.format(buffer.message_id))
                 # Frames are JSON: a newline never occurs inside one.
                 frames = "\n".join(frame for _, frame in batch)
                 args += (f"0-{batch[-1][0] + 1}", batch[0][0], frames, KEEP_SECONDS if expire else 0)
@@ -260,7 +260,7 @@ async def replay_from_redis(
     """
     if not settings.REDIS_URL:
         return None
-    key = _REDIS_KEY.format(message_id)
+    key = MIRROR_KEY.format(message_id)
     client = async_redis()
     entries = await client.xrange(key, min="0-1", max="+", count=1)
     if not entries and streaming:
@@ -272,7 +272,7 @@ async def replay_from_redis(
     async def frames() -> AsyncIterator[str]:
         # The first entry starts with the start frame (number 0); the entry that holds the token
         # after `after_seq` is the first one whose id is above 0-(after_seq + 1).
-        yield _entry_frames(*entries[0])[0][1]
+        yield entry_frames(*entries[0])[0][1]
         last = f"0-{after_seq + 1}"
         deadline = time.monotonic() + KEEP_SECONDS
         while time.monotonic() < deadline:
@@ -283,7 +283,7 @@ async def replay_from_redis(
                 continue
             for entry_id, fields in result[0][1]:
                 last = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
-                for number, frame in _entry_frames(entry_id, fields):
+                for number, frame in entry_frames(entry_id, fields):
                     if number <= after_seq:
                         continue
                     yield frame
@@ -293,7 +293,7 @@ async def replay_from_redis(
     return frames()
 
 
-def _entry_frames(entry_id: bytes | str, fields: dict[bytes, bytes]) -> list[tuple[int, str]]:
+def entry_frames(entry_id: bytes | str, fields: dict[bytes, bytes]) -> list[tuple[int, str]]:
     """(number, frame) of each frame of a stream entry."""
     frames = fields[b"f"].decode().split("\n")
     if b"s" in fields:

@@ -26,8 +26,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from chatplatform.event_loops import async_redis
-from conversations.chat.answer_buffer import _REDIS_KEY as MIRROR_KEY
-from conversations.chat.answer_buffer import KEEP_SECONDS, _entry_frames, encode
+from conversations.chat.answer_buffer import KEEP_SECONDS, MIRROR_KEY, encode, entry_frames
 from conversations.chat.models import Message, StreamingSession, WebProcessHeartbeat
 from conversations.chat.web_process import OWNER_GONE_AFTER_SECONDS
 from conversations.chat.writes import AnswerOutcome, answers_update
@@ -171,7 +170,7 @@ class _Mirror:
             return cls()
         mirror, texts = cls(), {}
         for entry_id, fields in entries:
-            for number, frame in _entry_frames(entry_id, fields):
+            for number, frame in entry_frames(entry_id, fields):
                 mirror.last = number
                 if number > 0 and frame.startswith('{"type":"token"'):
                     texts[number] = orjson.loads(frame)["text"]

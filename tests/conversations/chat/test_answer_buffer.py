@@ -5,8 +5,8 @@ import redis.asyncio
 from chatplatform.ai.base import ChatStream
 from conversations.chat import answer_buffer
 from conversations.chat.answer_buffer import (
-    _REDIS_KEY,
     KEEP_SECONDS,
+    MIRROR_KEY,
     buffer_create,
     buffer_get,
     encode,
@@ -57,9 +57,9 @@ async def test_with_redis_another_process_replays_the_frames_after_a_given_seq(s
     assert replayed == [start, buffer.tokens[1], buffer.tokens[2], end]
     other_process = redis.asyncio.from_url(redis_url)
     try:
-        assert 0 < await other_process.ttl(_REDIS_KEY.format(message_id)) <= KEEP_SECONDS
+        assert 0 < await other_process.ttl(MIRROR_KEY.format(message_id)) <= KEEP_SECONDS
     finally:
-        await other_process.delete(_REDIS_KEY.format(message_id))
+        await other_process.delete(MIRROR_KEY.format(message_id))
         await other_process.aclose()
 
 
@@ -72,14 +72,14 @@ async def test_an_entry_redis_refuses_does_not_keep_other_answers_from_redis(
     other_process = redis.asyncio.from_url(redis_url)
     try:
         # An entry above anything this answer will write: Redis refuses its appends.
-        await other_process.xadd(_REDIS_KEY.format(refused), {"s": 0, "f": "{}"}, id="0-999")
+        await other_process.xadd(MIRROR_KEY.format(refused), {"s": 0, "f": "{}"}, id="0-999")
         for message_id in (refused, kept):
             await buffer_create(message_id).publish_start(encode({"type": "start", "message_id": message_id}))
         # Logged once the flush that carried both entries has run.
         await until(lambda: "Redis refused 1 of 2 answer entries" in caplog.text, timeout=10)
 
-        assert await other_process.xlen(_REDIS_KEY.format(kept)) == 1
-        assert await other_process.xlen(_REDIS_KEY.format(refused)) == 1
+        assert await other_process.xlen(MIRROR_KEY.format(kept)) == 1
+        assert await other_process.xlen(MIRROR_KEY.format(refused)) == 1
     finally:
-        await other_process.delete(_REDIS_KEY.format(refused), _REDIS_KEY.format(kept))
+        await other_process.delete(MIRROR_KEY.format(refused), MIRROR_KEY.format(kept))
         await other_process.aclose()
