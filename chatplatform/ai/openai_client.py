@@ -26,7 +26,7 @@ from chatplatform.ai.base import (
     PROVIDER_UNAVAILABLE,
     ProviderError,
 )
-from chatplatform.ai.request_written import attach_trace
+from chatplatform.ai.request_gate import attach_trace
 
 _SAFE_ERROR_WORD = re.compile(r"^[a-z0-9_]{1,64}$")
 

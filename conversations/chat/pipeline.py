@@ -18,7 +18,7 @@ from django.conf import settings
 
 from chatplatform.ai import get_chat_provider
 from chatplatform.ai.base import ChatStream, ProviderError
-from chatplatform.ai.request_written import notify_when_written
+from chatplatform.ai.request_gate import notify_when_written, pending_request_add
 from conversations import prompts
 from conversations.chat.answer_buffer import AnswerBuffer, buffer_create, encode
 from conversations.chat.answer_sources import kb_unavailable_stream
@@ -28,7 +28,6 @@ from conversations.chat.models import Message
 from conversations.chat.order_answer import mentions_order_details, order_stream, uses_order_tool
 from conversations.chat.output_rules import OutputRules
 from conversations.chat.provider_request import chat_request
-from conversations.chat.request_gate import pending_request_add
 from conversations.chat.retrieval import Retrieval, retrieve, sources_of
 from conversations.chat.selectors import ChatState
 from conversations.chat.web_process import heartbeat_keep, on_server_shutdown

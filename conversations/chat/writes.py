@@ -26,10 +26,10 @@ from django.db import InterfaceError, OperationalError, close_old_connections, c
 from django.utils import timezone
 from psycopg_pool import PoolTimeout
 
+from chatplatform.ai.request_gate import pending_requests_wait
 from chatplatform.event_loops import PerLoop
 from conversations.chat import bulk_sql
 from conversations.chat.models import Conversation, Message, StreamingSession
-from conversations.chat.request_gate import pending_requests_wait
 from conversations.chat.tasks import answers_record
 from conversations.chat.web_process import process_id
 

@@ -7,7 +7,7 @@ import pytest
 from chatplatform.ai import get_chat_provider
 from chatplatform.ai.base import ProviderError, Usage
 from chatplatform.ai.openai import OpenAIChatProvider
-from chatplatform.ai.request_written import notify_when_written
+from chatplatform.ai.request_gate import notify_when_written
 from tests.chatplatform.ai.conftest import chat_request
 from tests.fakes.openai_server import FakeOpenAIServer, Reply
 from tests.waiting import until

@@ -7,9 +7,9 @@ import threading
 import pytest
 from asgiref.sync import sync_to_async
 
-from conversations.chat import request_gate
+from chatplatform.ai import request_gate
+from chatplatform.ai.request_gate import pending_request_add
 from conversations.chat.models import ContextChunk, Conversation, Message, StreamingSession
-from conversations.chat.request_gate import pending_request_add
 from tests.conversations.chat_helpers import (
     ask,
     communicator,

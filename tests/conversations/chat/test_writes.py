@@ -6,9 +6,9 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.db import connection
 
-from conversations.chat import request_gate
+from chatplatform.ai import request_gate
+from chatplatform.ai.request_gate import pending_request_add
 from conversations.chat.models import ContextChunk, Conversation, Message, StreamingSession
-from conversations.chat.request_gate import pending_request_add
 from conversations.chat.services import conversation_create
 from conversations.chat.web_process import process_id
 from conversations.chat.writes import (

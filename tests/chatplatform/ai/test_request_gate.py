@@ -2,8 +2,8 @@
 
 import asyncio
 
-from conversations.chat import request_gate
-from conversations.chat.request_gate import pending_request_add, pending_requests_wait
+from chatplatform.ai import request_gate
+from chatplatform.ai.request_gate import pending_request_add, pending_requests_wait
 
 
 async def test_waiting_work_goes_ahead_once_every_answer_of_the_burst_has_sent_its_request(monkeypatch):
