@@ -1,9 +1,9 @@
 """The answer path's two writes, in batches: each question (with its answer's placeholder and
 streaming session) before the first token, and each answer once after the last.
 
-Whatever waits when the writer is free goes together: plain INSERTs and UPDATEs (`bulk_sql`),
-one statement on PostgreSQL. A failed batch is retried one by one, and again on a fresh
-connection when the connection was lost. On PostgreSQL the writes run on threads of their own,
+Whatever waits when the writer is free goes together, written with the ORM in one transaction.
+A failed batch is retried one by one, and again on a fresh connection when the connection was
+lost. On PostgreSQL the writes run on threads of their own,
 so that a burst does not queue ahead of the short reads answers wait for on Django's shared one.
 """
 
@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
-import orjson
 from channels.db import database_sync_to_async
 from django.db import InterfaceError, OperationalError, close_old_connections, connection, transaction
 from django.utils import timezone
@@ -28,7 +27,6 @@ from psycopg_pool import PoolTimeout
 
 from chatplatform.ai.request_gate import pending_requests_wait
 from chatplatform.event_loops import PerLoop
-from conversations.chat import bulk_sql
 from conversations.chat.models import Conversation, Message, StreamingSession
 from conversations.chat.tasks import answers_record
 from conversations.chat.web_process import process_id
@@ -144,7 +142,7 @@ def _settle(future: asyncio.Future, exc: Exception | None) -> None:
         future.add_done_callback(lambda f: f.exception())  # read even when nobody waits any more
 
 
-# --- the statements: plain SQL, as these run a hundred at a time before first tokens ----------
+# --- the statements ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -161,74 +159,62 @@ class QuestionRecord:
     image_id: uuid.UUID | None = None
 
 
-@bulk_sql.in_statements
 def questions_insert(records: Sequence[QuestionRecord]) -> None:
     """Save questions, a placeholder for each answer, and the answers' streaming sessions, all or
-    none: one INSERT per table for any number of them, sent as one statement on PostgreSQL.
-
-    Plain INSERTs (`bulk_sql`): this runs before the first token of every answer, a hundred at
-    a time under load. Columns equal in every row are literals; only what differs is a parameter.
-    """
+    none, with the ORM. `created_at` and `started_at` are set here, not by `auto_now_add`: each
+    row its own microsecond, answers after questions (`created_at` orders a conversation), and a
+    session starts when its placeholder was created."""
     if not records:
         return
-    as_uuid = bulk_sql.uuid_param()
     at = timezone.now()
     n = len(records)
-    # Each row its own microsecond, answers after questions: `created_at` orders a conversation.
-    stamps = [connection.ops.adapt_datetimefield_value(at + timedelta(microseconds=i)) for i in range(2 * n)]
-    questions = bulk_sql.insert(
-        Message,
-        ("id", "conversation", "text", "client_id", "image", "created_at"),
-        [
-            (
-                as_uuid(r.user_message_id),
-                as_uuid(r.conversation_id),
-                r.text,
-                r.client_id,
-                as_uuid(r.image_id) if r.image_id else None,
-                stamps[i],
-            )
-            for i, r in enumerate(records)
-        ],
-        constants={"role": Message.Role.USER, "status": Message.Status.COMPLETED, **_QUESTION_CONSTANTS},
-    )
-    placeholders = bulk_sql.insert(
-        Message,
-        ("id", "conversation", "reply_to", "flow", "route_reason", "created_at"),
-        [
-            (
-                as_uuid(r.answer_id),
-                as_uuid(r.conversation_id),
-                as_uuid(r.user_message_id),
-                r.flow,
-                r.route_reason[:300],
-                stamps[n + i],
-            )
-            for i, r in enumerate(records)
-        ],
-        constants={"role": Message.Role.ASSISTANT, "status": Message.Status.STREAMING, **_ANSWER_CONSTANTS},
-    )
-    sessions = bulk_sql.insert(
-        StreamingSession,
-        ("message", "started_at"),
-        [(as_uuid(r.answer_id), stamps[n + i]) for i, r in enumerate(records)],
-        constants={
-            "status": StreamingSession.Status.STREAMING,
+    questions = [
+        Message(
+            id=r.user_message_id,
+            conversation_id=r.conversation_id,
+            role=Message.Role.USER,
+            status=Message.Status.COMPLETED,
+            text=r.text,
+            client_id=r.client_id,
+            image_id=r.image_id,
+            created_at=at + timedelta(microseconds=i),
+        )
+        for i, r in enumerate(records)
+    ]
+    placeholders = [
+        Message(
+            id=r.answer_id,
+            conversation_id=r.conversation_id,
+            role=Message.Role.ASSISTANT,
+            status=Message.Status.STREAMING,
+            reply_to_id=r.user_message_id,
+            flow=r.flow,
+            route_reason=r.route_reason[:300],
+            created_at=at + timedelta(microseconds=n + i),
+        )
+        for i, r in enumerate(records)
+    ]
+    sessions = [
+        StreamingSession(
+            message_id=r.answer_id,
+            status=StreamingSession.Status.STREAMING,
             # Which process streams it, for the sweeper (`web_process`).
-            "owner": process_id(),
-            "token_count": 0,
-            "event_count": 0,
-            "error_code": "",
-        },
-    )
-    bulk_sql.run_together(questions, placeholders, sessions)
+            owner=process_id(),
+            started_at=placeholders[i].created_at,
+        )
+        for i, r in enumerate(records)
+    ]
+    with transaction.atomic():
+        _insert_as_given(Message, [*questions, *placeholders])
+        _insert_as_given(StreamingSession, sessions)
 
 
-# The model's defaults of the columns `questions_insert` does not take from the record
-# (tests/conversations/chat/test_writes.py compares them with the model's).
-_UNSET = {"sources": "[]", "metrics": "{}", "error_code": ""}
-_QUESTION_CONSTANTS = {"flow": "", "route_reason": "", **_UNSET}
-_ANSWER_CONSTANTS = {"text": "", "client_id": "", **_UNSET}
+def _insert_as_given(model, objs) -> None:
+    """`bulk_create`'s own multi-row INSERT (`QuerySet._insert`), raw as when fixtures load, so
+    that `auto_now_add` does not replace the timestamps set above."""
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key or f.has_default()]
+    for start in range(0, len(objs), 500):
+        model._base_manager._insert(objs[start : start + 500], fields=fields, raw=True)
 
 
 @dataclass(frozen=True)
@@ -246,60 +232,20 @@ class AnswerOutcome:
     context: list[dict[str, Any]]
 
 
-@bulk_sql.in_statements
 def answers_update(outcomes: Sequence[AnswerOutcome]) -> None:
     """Save answers once, with their final status, all or none, and queue the background record
-    of those grounded in context (one task for all of them).
-
-    On PostgreSQL one statement (`bulk_sql`) updates the answers, their
-    streaming sessions and conversations, as they end together under load; elsewhere the ORM
-    updates them one by one.
-    """
+    of those grounded in context (one task for all of them)."""
     if not outcomes:
         return
     now = timezone.now()
     conversation_ids = list(dict.fromkeys(outcome.conversation_id for outcome in outcomes))
-    if connection.vendor == "postgresql":
-        _answers_update_at_once(outcomes, conversation_ids, now)
-    else:
-        with transaction.atomic():
-            _answers_update_each(outcomes, conversation_ids, now)
+    with transaction.atomic():
+        _answers_update_each(outcomes, conversation_ids, now)
     records = [{"answer_id": o.answer_id, "context": o.context} for o in outcomes if o.context]
     if records:
         # At once when the statement above has committed; at the end of the caller's transaction
         # when there is one.
         transaction.on_commit(lambda: answers_record.delay(records))
-
-
-def _answers_update_at_once(outcomes, conversation_ids, now) -> None:
-    bulk_sql.run_together(
-        bulk_sql.update(
-            Message,
-            "id",
-            ("text", "status", "sources", "error_code", "metrics"),
-            [
-                (
-                    o.answer_id,
-                    o.text,
-                    o.status,
-                    orjson.dumps(o.sources).decode(),
-                    o.error_code,
-                    orjson.dumps(o.metrics).decode(),
-                )
-                for o in outcomes
-            ],
-        ),
-        bulk_sql.update(
-            StreamingSession,
-            "message",
-            ("status", "token_count", "event_count", "ttft_ms", "error_code", "ended_at"),
-            [
-                (o.answer_id, o.status, o.token_count, o.event_count, o.ttft_ms, o.error_code, now)
-                for o in outcomes
-            ],
-        ),
-        bulk_sql.update(Conversation, "id", ("updated_at",), [(c, now) for c in conversation_ids]),
-    )
 
 
 def _answers_update_each(outcomes, conversation_ids, now) -> None:
