@@ -7,18 +7,26 @@ its own work; this is the floor of the stack (daphne, Channels, the provider cli
 """
 
 import uuid
+from typing import Any
 
 import orjson
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from chatplatform.ai import get_chat_provider
 from chatplatform.ai.base import ChatRequest, ProviderError
-from conversations.chat.direct_dispatch import DirectDispatch
 
 
-class RelayConsumer(DirectDispatch, AsyncWebsocketConsumer):
-    # Like the platform's ChatConsumer: no channel layer, frames straight to their handler.
+class RelayConsumer(AsyncWebsocketConsumer):
+    # No channel layer, and frames straight to their handler: the relay reaches no database, so
+    # Channels' closing of stale connections before each frame is not part of the floor.
     channel_layer_alias = None
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         event = orjson.loads(text_data or "{}")

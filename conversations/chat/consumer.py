@@ -19,7 +19,6 @@ from django.db import DatabaseError
 from chatplatform.errors import ApplicationError
 from conversations.chat import selectors, services
 from conversations.chat.answer_buffer import AnswerBuffer, buffer_get, encode, replay_from_redis
-from conversations.chat.direct_dispatch import DirectDispatch
 from conversations.chat.intake import RATE_LIMITED, question_image, question_rate_allows, question_read
 from conversations.chat.models import Message
 from conversations.chat.pipeline import QUESTION_NOT_SAVED, answer_start, answer_stop
@@ -47,10 +46,7 @@ class ErrorEvent(TypedDict):
     message: str
 
 
-class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
-    # Frames go straight to their handlers, not through Django's sync thread first
-    # (`direct_dispatch`): this consumer uses the database only through
-    # `database_sync_to_async`.
+class ChatConsumer(AsyncWebsocketConsumer):
     # Answers reach the socket through their buffer, never through the channel layer, so the
     # consumer does not join it: no Redis channel (and its blocking read) per connection.
     channel_layer_alias = None

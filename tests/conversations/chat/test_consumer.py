@@ -2,7 +2,6 @@
 
 import asyncio
 import json
-import threading
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -435,25 +434,3 @@ async def test_the_conversation_is_stored_for_its_chatbot_at_the_first_message(c
     conversation = await sync_to_async(Conversation.objects.select_related("chatbot").get)(id=hello["id"])
     assert conversation.chatbot.chatbot_id == "shop"
     assert hello["token"] not in conversation.token_hash
-
-
-async def test_frames_reach_the_consumer_while_djangos_sync_thread_is_busy(chatbot):
-    comm, _ = await connect("shop")
-    busy, release = threading.Event(), threading.Event()
-
-    def hold_the_sync_thread():
-        busy.set()
-        release.wait(10)
-
-    holding = asyncio.ensure_future(sync_to_async(hold_the_sync_thread)())
-    while not busy.is_set():
-        await asyncio.sleep(0.01)
-    try:
-        await comm.send_to(text_data='{"type": "dance"}')
-        error = await comm.receive_json_from(timeout=2)
-    finally:
-        release.set()
-        await holding
-
-    assert error["code"] == "unknown_event_type"
-    await comm.disconnect()
