@@ -1,6 +1,8 @@
 """Waiting in tests for something that happens on its own time."""
 
 import asyncio
+import socket
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,3 +26,26 @@ def wait_until(condition: Callable[[], object], timeout: float, what: str, log: 
         time.sleep(0.05)
     tail = log.read_text()[-3000:] if log and log.exists() else ""
     raise AssertionError(f"timed out after {timeout} s waiting for {what}\n{tail}")
+
+
+def wait_for_server(
+    process: subprocess.Popen, port: int, log: Path | None = None, timeout: float = 30.0
+) -> None:
+    """Return once `process` accepts connections on 127.0.0.1:`port`. A server that exits first
+    or does not listen in time is killed, and the test fails with the end of its log."""
+
+    def listening() -> bool:
+        if process.poll() is not None:
+            tail = log.read_text()[-3000:] if log and log.exists() else ""
+            raise AssertionError(f"the server for port {port} exited with {process.returncode}\n{tail}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except OSError:
+            return False
+        return True
+
+    try:
+        wait_until(listening, timeout, f"a server on port {port}", log)
+    except AssertionError:
+        process.kill()
+        raise

@@ -12,7 +12,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import psycopg
@@ -21,6 +20,7 @@ import websockets
 from cryptography.fernet import Fernet
 
 from tests.fakes.openai_server import FakeOpenAIServer, Reply
+from tests.waiting import wait_for_server
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -86,16 +86,8 @@ def two_web_processes(platform_env, tmp_path):
         for port in ports
     ]
     try:
-        for port in ports:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.2)
+        for process, port in zip(processes, ports, strict=True):
+            wait_for_server(process, port, tmp_path / f"web{port}.log")
         yield ports
     finally:
         for process in processes:

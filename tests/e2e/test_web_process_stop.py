@@ -8,9 +8,7 @@ with the tokens it had streamed.
 import asyncio
 import json
 import signal
-import socket
 import subprocess
-import time
 
 import psycopg
 import pytest
@@ -25,6 +23,7 @@ from tests.e2e.test_chat_daphne import (  # noqa: F401  (fixtures)
     platform_env,
 )
 from tests.fakes.openai_server import Reply
+from tests.waiting import wait_for_server
 
 HELD = ["Vi sender ", "med GLS ", "og ", "det tager ", "1-3 dage."]
 QUICK = ["Fragt ", "koster ", "49 kr."]
@@ -42,15 +41,7 @@ def web_process(platform_env, tmp_path):  # noqa: F811
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+        wait_for_server(process, port, log)
         yield process, port, log
     finally:
         if process.poll() is None:

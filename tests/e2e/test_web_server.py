@@ -8,11 +8,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import websockets
+
+from tests.waiting import wait_for_server
 
 ROOT = Path(__file__).resolve().parents[2]
 LIMIT = 65536
@@ -61,16 +62,8 @@ def start_web(env: dict[str, str], log: Path, **settings: str):
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return process, port
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                raise AssertionError(f"the web process did not start:\n{log.read_text()[-3000:]}") from None
-            time.sleep(0.2)
+    wait_for_server(process, port, log)
+    return process, port
 
 
 def stop_web(process) -> None:
