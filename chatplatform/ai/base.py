@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Protocol, runtime_checkable
 
+from chatplatform.calls.failures import FailureKind
+
 # Stable error codes; callers branch on them and show them to API clients.
 PROVIDER_TIMEOUT = "provider_timeout"
 PROVIDER_UNAVAILABLE = "provider_unavailable"
@@ -53,6 +55,16 @@ class ProviderError(Exception):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
+
+    @property
+    def failure_kind(self) -> FailureKind:
+        if self.code in (PROVIDER_AUTH_FAILED, PROVIDER_NOT_SUPPORTED) or self.status_code == 404:
+            return FailureKind.CONFIGURATION
+        if self.retryable:
+            return FailureKind.TRANSIENT
+        if self.code == PROVIDER_BAD_RESPONSE and self.status_code in (400, 413, 415, 422):
+            return FailureKind.INPUT  # the provider refused this request's data
+        return FailureKind.PERMANENT
 
 
 @dataclass(frozen=True, slots=True)

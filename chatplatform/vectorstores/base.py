@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from chatplatform.calls.failures import FailureKind
+
 # Stable error codes; callers branch on them and show them to admins and API clients.
 VECTOR_STORE_AUTH_FAILED = "vector_store_auth_failed"
 VECTOR_STORE_INDEX_NOT_FOUND = "vector_store_index_not_found"
@@ -41,6 +43,14 @@ class VectorStoreError(Exception):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
+
+    @property
+    def failure_kind(self) -> FailureKind:
+        if self.code in (VECTOR_STORE_AUTH_FAILED, VECTOR_STORE_INDEX_NOT_FOUND):
+            return FailureKind.CONFIGURATION
+        if self.code == VECTOR_STORE_DIMENSION_MISMATCH:
+            return FailureKind.INPUT
+        return FailureKind.PERMANENT if self.permanent else FailureKind.TRANSIENT
 
     def __repr__(self) -> str:
         return f"VectorStoreError(code={self.code!r}, message={self.message!r}, permanent={self.permanent})"

@@ -2,7 +2,11 @@
 
 from typing import Protocol
 
+from chatplatform.calls.failures import FailureKind
 from tracking.orders import Order
+
+_CONFIGURATION_CODES = frozenset({"order_auth_failed", "order_misconfigured"})
+_TRANSIENT_CODES = frozenset({"order_timeout", "order_unavailable", "order_rate_limited"})
 
 
 class OrderClientError(Exception):
@@ -22,6 +26,14 @@ class OrderClientError(Exception):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
+
+    @property
+    def failure_kind(self) -> FailureKind:
+        if self.code in _CONFIGURATION_CODES:
+            return FailureKind.CONFIGURATION
+        if not self.permanent and self.code in _TRANSIENT_CODES:
+            return FailureKind.TRANSIENT
+        return FailureKind.PERMANENT
 
 
 class OrderClient(Protocol):

@@ -145,11 +145,16 @@ class CommercetoolsClient:
         settings = http_options(**http)
         self.budget = LookupBudget(settings["budget"], SYSTEM)
         self.api = CommerceHttp(
-            base_url=api_url, system=SYSTEM, headers={"Accept": "application/json"}, **settings
+            base_url=api_url,
+            system=SYSTEM,
+            provider="commercetools",
+            headers={"Accept": "application/json"},
+            **settings,
         )
         self.auth = CommerceHttp(
             base_url=auth_url,
             system=f"{SYSTEM} auth",
+            provider="commercetools",
             headers={"Accept": "application/json"},
             auth=httpx.BasicAuth(client_id, client_secret),
             **settings,

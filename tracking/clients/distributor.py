@@ -135,7 +135,9 @@ class DistributorClient:
             headers["X-Api-Key"] = api_key
         settings = http_options(**http)
         self.budget = LookupBudget(settings["budget"], SYSTEM)
-        self.http = CommerceHttp(base_url=base_url, system=SYSTEM, headers=headers, **settings)
+        self.http = CommerceHttp(
+            base_url=base_url, system=SYSTEM, provider="distributor", headers=headers, **settings
+        )
         self.mapping = OrderMapping(
             FIELD_MAPPING, {**STATUS_WORDS, **(status_map or {})}, tracking_templates, system=SYSTEM
         )

@@ -3,29 +3,31 @@
 Every client sends its requests through `CommerceHttp.request`: at most `attempts` tries (3) for
 idempotent reads, exponential backoff with full jitter, a server's `Retry-After` honoured (never
 past the budget), and no retry on answers that retrying cannot change (401/403 and other 4xx).
+Each request is one `chatplatform.calls.invoke` (operation "commerce", provider = the kind).
 """
 
 import email.utils
-import random
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
 
+from chatplatform.calls import CallFailed, FailureKind, invoke
 from tracking.clients.base import OrderClientError
 
 TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 
-class _Transient(Exception):
+def _transient(error: OrderClientError, retry_after: float | None = None) -> CallFailed:
     """A failure worth another attempt; carries the error to raise when attempts run out."""
+    return CallFailed(FailureKind.TRANSIENT, error, retry_after=retry_after)
 
-    def __init__(self, error: OrderClientError, retry_after: float | None = None) -> None:
-        super().__init__(error.message)
-        self.error = error
-        self.retry_after = retry_after
+
+def _only_marked_transient(exc: BaseException) -> FailureKind:
+    # Only what `_once` or a `check` marked transient is retried: an OrderClientError raised as
+    # it is (a bad body, a refusal) means the answer will not change.
+    return exc.kind if isinstance(exc, CallFailed) else FailureKind.PERMANENT
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -56,8 +58,11 @@ class CommerceHttp:
         budget: float = 20.0,
         backoff: float = 0.5,
         transport: httpx.BaseTransport | None = None,
+        provider: str = "",
     ) -> None:
         self.system = system
+        # The integration kind (shopify, magento2, ...) for telemetry; the system is human text.
+        self.provider = provider or system.lower()
         self.attempts = attempts
         self.budget = budget
         self.backoff = backoff
@@ -84,33 +89,20 @@ class CommerceHttp:
         `check` inspects a successful response inside the retry loop; it may raise
         `self.transient(...)` for throttling reported in a body (Shopify's `THROTTLED`).
         """
-        started = time.monotonic()
-
-        def wait(state: RetryCallState) -> float:
-            exc = state.outcome.exception() if state.outcome else None
-            remaining = self.budget - (time.monotonic() - started)
-            delay = random.uniform(0, self.backoff * 2 ** (state.attempt_number - 1))  # noqa: S311
-            if isinstance(exc, _Transient) and exc.retry_after is not None:
-                delay = max(delay, exc.retry_after)
-            if delay >= remaining:
-                # Waiting would break the budget: give up now with the last error.
-                raise (
-                    exc.error
-                    if isinstance(exc, _Transient)
-                    else OrderClientError("order_timeout", f"{self.system} did not answer in time.")
-                )
-            return delay
-
-        retrying = Retrying(
-            stop=stop_after_attempt(self.attempts if idempotent else 1) | stop_after_delay(self.budget),
-            wait=wait,
-            retry=retry_if_exception(lambda exc: isinstance(exc, _Transient)),
-            reraise=True,
+        return invoke(
+            self._once,
+            method,
+            url,
+            check,
+            operation="commerce",
+            provider=self.provider,
+            retries=(self.attempts if idempotent else 1) - 1,
+            classify=_only_marked_transient,
+            budget=self.budget,
+            backoff=self.backoff,
+            max_retry_after=self.budget,
+            **kwargs,
         )
-        try:
-            return retrying(self._once, method, url, check, **kwargs)
-        except _Transient as exc:
-            raise exc.error from None
 
     def _once(
         self, method: str, url: str, check: Callable[[httpx.Response], None] | None, **kwargs: Any
@@ -118,11 +110,11 @@ class CommerceHttp:
         try:
             response = self.client.request(method, url, **kwargs)
         except httpx.TimeoutException:
-            raise _Transient(
+            raise _transient(
                 OrderClientError("order_timeout", f"{self.system} did not answer in time.")
             ) from None
         except httpx.TransportError:
-            raise _Transient(
+            raise _transient(
                 OrderClientError("order_unavailable", f"{self.system} could not be reached.")
             ) from None
         status = response.status_code
@@ -138,7 +130,7 @@ class CommerceHttp:
             )
         if status in TRANSIENT_STATUSES:
             code = "order_rate_limited" if status == 429 else "order_unavailable"
-            raise _Transient(
+            raise _transient(
                 OrderClientError(code, f"{self.system} is busy or unavailable (HTTP {status})."),
                 retry_after_seconds(response.headers.get("Retry-After")),
             )
@@ -150,7 +142,7 @@ class CommerceHttp:
 
     def transient(self, code: str, message: str, retry_after: float | None = None) -> Exception:
         """For clients that detect throttling in a 200 body (Shopify's THROTTLED): retry it."""
-        return _Transient(OrderClientError(code, message), retry_after)
+        return _transient(OrderClientError(code, message), retry_after)
 
     def close(self) -> None:
         self.client.close()

@@ -243,7 +243,9 @@ class HttpApiClient:
         settings["transport"] = _NotFoundTransport(
             settings.get("transport") or httpx.HTTPTransport(), self.not_found_statuses
         )
-        self.http = CommerceHttp(base_url=base_url, system=SYSTEM, headers=all_headers, auth=auth, **settings)
+        self.http = CommerceHttp(
+            base_url=base_url, system=SYSTEM, provider="http", headers=all_headers, auth=auth, **settings
+        )
         self.mapping = OrderMapping(mapping, status_map, tracking_templates, system=SYSTEM)
 
     @classmethod

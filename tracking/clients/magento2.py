@@ -107,6 +107,7 @@ class Magento2Client:
         self.http = CommerceHttp(
             base_url=base_url,
             system=self.system,
+            provider="magento2",
             auth=auth,
             headers={"Accept": "application/json"},
             **http_kwargs,

@@ -93,7 +93,7 @@ class ShopifyClient:
         self._access_token = access_token
         self._client_id = client_id
         self._client_secret = client_secret
-        self.http = CommerceHttp(base_url=base_url, system=self.system, **http_kwargs)
+        self.http = CommerceHttp(base_url=base_url, system=self.system, provider="shopify", **http_kwargs)
 
     @classmethod
     def from_integration(cls, integration: Any, **overrides: Any) -> "ShopifyClient":
