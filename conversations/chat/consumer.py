@@ -14,14 +14,13 @@ import orjson
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.db import DatabaseError
 
 from chatplatform.errors import ApplicationError
-from conversations.chat import selectors, services
+from conversations.chat import selectors
 from conversations.chat.answer_buffer import AnswerBuffer, buffer_get, encode, replay_from_redis
 from conversations.chat.intake import RATE_LIMITED, question_image, question_rate_allows, question_read
 from conversations.chat.models import Message
-from conversations.chat.pipeline import QUESTION_NOT_SAVED, answer_start, answer_stop
+from conversations.chat.pipeline import answer_start, answer_stop
 from conversations.chat.rate_limits import RateLimiter, connection_admit, connection_release
 from conversations.chat.selectors import ChatState
 
@@ -153,13 +152,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if not question_rate_allows(state=self.state, limiter=self.limiter):
             await self.fail(*RATE_LIMITED)
             return
-        if self.state.unsaved is not None:
-            try:
-                await database_sync_to_async(services.conversation_save)(state=self.state)
-            except DatabaseError:
-                logger.exception("Could not store a new conversation")
-                await self.send_error(*QUESTION_NOT_SAVED)
-                return
         self.current = answer_start(
             state=self.state, question=question.text, client_id=question.client_id, image=image
         )

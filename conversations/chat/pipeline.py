@@ -30,6 +30,7 @@ from conversations.chat.output_rules import OutputRules
 from conversations.chat.provider_request import chat_request
 from conversations.chat.retrieval import Retrieval, retrieve, sources_of
 from conversations.chat.selectors import ChatState
+from conversations.chat.services import conversation_row
 from conversations.chat.web_process import heartbeat_keep, on_server_shutdown
 from conversations.chat.writes import AnswerOutcome, QuestionRecord, QuestionSave, answer_save
 from conversations.models import ChatbotSettings, Flow, ImageUpload
@@ -170,6 +171,7 @@ async def _prepare(run: AnswerRun) -> tuple[Route, Retrieval, QuestionSave]:
             flow=route.flow,
             route_reason=route.reason,
             image_id=run.image.id if run.image else None,
+            conversation=conversation_row(state=run.state),
         ),
         run.timings,
     )
@@ -358,6 +360,7 @@ async def _save(
         return True
     try:
         await persist
+        run.state.unsaved = None  # stored with the question
     except asyncio.CancelledError:
         if not run.interrupted:
             raise

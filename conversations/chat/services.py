@@ -1,5 +1,5 @@
 """Writes of conversations outside the answer path: a conversation created over REST, and the
-row of one announced on a websocket, stored at its first message or image."""
+row of one announced on a websocket, stored with its first question (`writes`) or image."""
 
 import secrets
 
@@ -24,17 +24,24 @@ def conversation_store(conversation: Conversation) -> None:
         Conversation.objects.bulk_create([conversation], ignore_conflicts=True)
 
 
-def conversation_save(*, state: ChatState) -> None:
-    """Store the conversation of a connection that has none stored yet, before its first message
-    is saved; nothing when it is stored (by this or another connection with the same token)."""
+def conversation_row(*, state: ChatState) -> Conversation | None:
+    """The row of a conversation announced on connect and not stored yet, which its first
+    question's write stores (`writes.questions_insert`); None once stored."""
     if state.unsaved is None:
-        return
-    conversation_store(
-        Conversation(
-            id=state.conversation_id,
-            chatbot=state.chatbot,
-            token_hash=state.unsaved.token_hash,
-            origin=state.unsaved.origin[:255],
-        )
+        return None
+    return Conversation(
+        id=state.conversation_id,
+        chatbot=state.chatbot,
+        token_hash=state.unsaved.token_hash,
+        origin=state.unsaved.origin[:255],
     )
+
+
+def conversation_save(*, state: ChatState) -> None:
+    """Store the conversation of a connection that has none stored yet; nothing when it is
+    stored (by this or another connection with the same token)."""
+    conversation = conversation_row(state=state)
+    if conversation is None:
+        return
+    conversation_store(conversation)
     state.unsaved = None

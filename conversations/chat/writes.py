@@ -1,5 +1,6 @@
 """The answer path's two writes, in batches: each question (with its answer's placeholder and
-streaming session) before the first token, and each answer once after the last.
+streaming session, and at a conversation's first message its row) before the first token, and
+each answer once after the last.
 
 Whatever waits when the writer is free goes together, written with the ORM in one transaction.
 A failed batch is retried one by one, and again on a fresh connection when the connection was
@@ -157,15 +158,20 @@ class QuestionRecord:
     flow: str = ""
     route_reason: str = ""
     image_id: uuid.UUID | None = None
+    # The conversation's row, at its first message (announced on connect, not stored yet).
+    conversation: Conversation | None = None
 
 
 def questions_insert(records: Sequence[QuestionRecord]) -> None:
     """Save questions, a placeholder for each answer, and the answers' streaming sessions, all or
-    none, with the ORM. `created_at` and `started_at` are set here, not by `auto_now_add`: each
-    row its own microsecond, answers after questions (`created_at` orders a conversation), and a
-    session starts when its placeholder was created."""
+    none, with the ORM; first the rows of conversations at their first message (a conversation
+    already stored, by another connection with the same token, is left as it is). `created_at`
+    and `started_at` are set here, not by `auto_now_add`: each row its own microsecond, answers
+    after questions (`created_at` orders a conversation), and a session starts when its
+    placeholder was created."""
     if not records:
         return
+    conversations = [r.conversation for r in records if r.conversation is not None]
     at = timezone.now()
     n = len(records)
     questions = [
@@ -205,6 +211,8 @@ def questions_insert(records: Sequence[QuestionRecord]) -> None:
         for i, r in enumerate(records)
     ]
     with transaction.atomic():
+        if conversations:
+            Conversation.objects.bulk_create(conversations, ignore_conflicts=True)
         _insert_as_given(Message, [*questions, *placeholders])
         _insert_as_given(StreamingSession, sessions)
 
