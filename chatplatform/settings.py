@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_celery_beat",
     "chatplatform",
+    "chatplatform.telemetry",
     "conversations",
     "tracking",
     "analytics",
@@ -399,3 +400,13 @@ TRACKING_HTTP_BUDGET_SECONDS = env.float("TRACKING_HTTP_BUDGET_SECONDS", default
 TRACKING_HTTP_BACKOFF_SECONDS = env.float("TRACKING_HTTP_BACKOFF_SECONDS", default=0.5)
 # oauthlib logs the signed parameters, the OAuth access token among them, at DEBUG.
 LOGGING["loggers"]["oauthlib"] = {"level": "WARNING"}
+
+# --- Telemetry of AI and external calls (chatplatform/telemetry) ------------------------------
+# Records of every provider, vector-store, commerce and job call, written in batches by a
+# background thread of each process; see docs/operations.md, "Telemetry".
+TELEMETRY_ENABLED = env.bool("TELEMETRY_ENABLED", default=True)
+TELEMETRY_FLUSH_INTERVAL_SECONDS = env.float("TELEMETRY_FLUSH_INTERVAL_SECONDS", default=2.0)
+# Records waiting to be written; beyond this new ones are dropped (and counted), not queued.
+TELEMETRY_BUFFER_MAX = env.int("TELEMETRY_BUFFER_MAX", default=10000)
+# When set (e.g. http://collector:4318), spans and metrics also go to this OTLP/HTTP endpoint.
+OTEL_EXPORTER_OTLP_ENDPOINT = env("OTEL_EXPORTER_OTLP_ENDPOINT", default="")

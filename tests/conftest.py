@@ -118,3 +118,14 @@ def openai_chat(settings, openai_server):  # noqa: F811
 
     reset_providers()
     return openai_server
+
+
+@pytest.fixture(autouse=True)
+def _telemetry_flushed_on_demand(settings):
+    # Records wait for a test's own `telemetry.flush_now()`: a flusher thread writing on its own
+    # connection during another test's transaction would lock SQLite. Nothing carries over.
+    from chatplatform.telemetry.recorder import recorder
+
+    settings.TELEMETRY_FLUSH_INTERVAL_SECONDS = 0
+    yield
+    recorder.discard()
