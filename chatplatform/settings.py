@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_celery_beat",
     "chatplatform",
+    "chatplatform.jobs",
     "chatplatform.telemetry",
     "conversations",
     "tracking",
@@ -410,3 +411,20 @@ TELEMETRY_FLUSH_INTERVAL_SECONDS = env.float("TELEMETRY_FLUSH_INTERVAL_SECONDS",
 TELEMETRY_BUFFER_MAX = env.int("TELEMETRY_BUFFER_MAX", default=10000)
 # When set (e.g. http://collector:4318), spans and metrics also go to this OTLP/HTTP endpoint.
 OTEL_EXPORTER_OTLP_ENDPOINT = env("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
+
+# --- Background jobs and the schedule (chatplatform/jobs, chatplatform/retention.py) ----------
+# The Celery queue that carries the jobs' wake-up messages (the worker must consume it).
+JOBS_QUEUE = env("JOBS_QUEUE", default="jobs")
+# A running job's lease: renewed by its progress steps and every third of this; a job whose lease
+# has expired (its worker died) is taken back by the sweeper, every minute.
+JOBS_LEASE_SECONDS = env.float("JOBS_LEASE_SECONDS", default=60.0)
+# A transient failure is retried after this, doubling per attempt up to the maximum, with jitter.
+JOBS_RETRY_BACKOFF_SECONDS = env.float("JOBS_RETRY_BACKOFF_SECONDS", default=10.0)
+JOBS_RETRY_BACKOFF_MAX_SECONDS = env.float("JOBS_RETRY_BACKOFF_MAX_SECONDS", default=600.0)
+# One wake-up runs jobs back to back for at most this long before it lets its worker go.
+JOBS_DRAIN_SECONDS = env.float("JOBS_DRAIN_SECONDS", default=30.0)
+# Finished jobs, and the other records with a registered retention cleaner, are deleted after this.
+RETENTION_DAYS = env.int("RETENTION_DAYS", default=30)
+# Exactly one beat sends the schedule: the one holding this lock, renewed every few seconds.
+BEAT_LOCK_SECONDS = env.float("BEAT_LOCK_SECONDS", default=30.0)
+CELERY_BEAT_SCHEDULER = "chatplatform.jobs.beat:LockedDatabaseScheduler"

@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("conversations.urls")),
     path("api/v1/", include("tracking.urls")),
+    path("api/v1/", include("chatplatform.jobs.urls")),
     path("chat/<slug:chatbot_id>/", demo_views.chat_demo, name="chat-demo"),
     # Any other API path is the API's JSON 404, also with DEBUG on, where Django would show its
     # HTML debug page instead of handler404. Paths without their final slash are left out, so
