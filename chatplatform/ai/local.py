@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
+from chatplatform import telemetry
 from chatplatform.ai import imagefacts
 from chatplatform.ai.base import PROVIDER_NOT_SUPPORTED, ChatRequest, ChatStream, ProviderError, Usage
 from chatplatform.ai.text import (
@@ -37,6 +38,8 @@ _CHAR_NGRAM_WEIGHT = 0.25
 _CHAR_NGRAM_SIZES = (3, 4, 5)
 # Above this many texts `aembed` hashes in a thread so the event loop keeps serving.
 _INLINE_EMBED_LIMIT = 32
+# What telemetry names the local models.
+EMBEDDING_MODEL = "feature-hashing"
 
 
 @lru_cache(maxsize=262_144)
@@ -80,7 +83,9 @@ class LocalEmbedder:
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         """Embed texts (sync)."""
-        return self.embed_matrix(texts).tolist()
+        with telemetry.span(operation="embeddings", provider="local", model=EMBEDDING_MODEL) as span:
+            span.estimate_from(input_text="\n".join(texts))
+            return self.embed_matrix(texts).tolist()
 
     async def aembed(self, texts: list[str]) -> list[list[float]]:
         """Embed texts (async); large batches are hashed in a worker thread."""
@@ -90,7 +95,9 @@ class LocalEmbedder:
 
     async def aembed_query(self, text: str) -> np.ndarray:
         """One question's vector, hashed right here (well under a millisecond)."""
-        return self._vector(text)
+        with telemetry.span(operation="embeddings", provider="local", model=EMBEDDING_MODEL) as span:
+            span.estimate_from(input_text=text)
+            return self._vector(text)
 
     def embed_matrix(self, texts: Iterable[str]) -> np.ndarray:
         """Embed texts into a float32 matrix of shape (len(texts), dimension)."""
@@ -175,10 +182,23 @@ class LocalChatProvider:
         return ChatStream(self._answer(request))
 
     async def _answer(self, request: ChatRequest) -> AsyncGenerator[str | Usage, None]:
-        text = self.answer_text(request)
-        deltas = _ANSWER_WORD_RE.findall(text)
-        for delta in deltas:
-            yield delta
+        with telemetry.span(operation="chat", provider="local", model="extractive") as span:
+            text = self.answer_text(request)
+            # Words, not tokens: the recorder counts the texts' tokens, marked as estimated.
+            span.estimate_from(input_text=_messages_text(request), output_text=text)
+            deltas = _ANSWER_WORD_RE.findall(text)
+            stopped: BaseException | None = None
+            try:
+                for number, delta in enumerate(deltas):
+                    if not number:
+                        span.first_token()
+                    yield delta
+            except (GeneratorExit, asyncio.CancelledError) as exc:
+                # Stopped (the shopper's stop, a shutdown): recorded as a call that went well.
+                span.set("stopped", True)
+                stopped = exc
+        if stopped is not None:
+            raise stopped
         yield Usage(prompt_tokens=_prompt_words(request), completion_tokens=len(deltas))
 
     def answer_text(self, request: ChatRequest) -> str:
@@ -240,19 +260,35 @@ class LocalChatProvider:
 
     async def complete_json(self, *, system: str, user: str, max_attempts: int = 2) -> dict[str, Any]:
         """Not available locally: callers fall back to their own rules."""
-        raise ProviderError(
-            PROVIDER_NOT_SUPPORTED, "The local AI provider cannot extract JSON.", retryable=False
-        )
+        with telemetry.span(operation="json", provider="local") as span:
+            span.set("error.code", PROVIDER_NOT_SUPPORTED)
+            raise ProviderError(
+                PROVIDER_NOT_SUPPORTED, "The local AI provider cannot extract JSON.", retryable=False
+            )
 
     async def describe_image(self, *, image: bytes, mime_type: str, prompt: str, language: str) -> str:
         """Describe format, size, dominant colours and brightness of the image."""
-        return imagefacts.describe(image, normalise_language(language))
+        with telemetry.span(operation="vision", provider="local", model="imagefacts") as span:
+            description = imagefacts.describe(image, normalise_language(language))
+            span.estimate_from(input_text=prompt, output_text=description)
+            return description
 
 
 def _stem(word: str) -> str:
     # A five-letter prefix is a crude stem that works across our languages: bottle/bottles,
     # levering/leverer, return/returned.
     return word[:5]
+
+
+def _messages_text(request: ChatRequest) -> str:
+    parts: list[str] = []
+    for message in request.messages:
+        content = message.get("content")
+        if isinstance(content, str):
+            parts.append(content)
+        elif isinstance(content, list):
+            parts.extend(part["text"] for part in content if isinstance(part, dict) and "text" in part)
+    return "\n".join(parts)
 
 
 def _prompt_words(request: ChatRequest) -> int:

@@ -1,7 +1,8 @@
 """Work in batches with bounded concurrency, results in input order.
 
 `run_bounded` runs in the calling thread when `concurrency` is 1 (so that a database
-transaction or connection of the caller is the one used) and in a thread pool otherwise;
+transaction or connection of the caller is the one used) and in a thread pool otherwise, each
+batch in a copy of the caller's context variables;
 `arun_bounded` runs coroutines on the running loop with a semaphore. The first failure is
 raised once the batches already started have finished; batches not started are not run.
 """
@@ -9,6 +10,7 @@ raised once the batches already started have finished; batches not started are n
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -48,7 +50,8 @@ def run_bounded(
             raise
 
     with ThreadPoolExecutor(max_workers=min(concurrency, len(batches)), thread_name_prefix="bounded") as pool:
-        futures = [pool.submit(run, batch) for batch in batches]
+        # Each batch runs in a copy of the caller's context (telemetry's tenant and feature).
+        futures = [pool.submit(contextvars.copy_context().run, run, batch) for batch in batches]
         # Leaving the block waits for every started batch; the first error then propagates.
     return [future.result() for future in futures]  # type: ignore[misc]
 

@@ -62,6 +62,10 @@ class _Policy:
         self.clock = clock
         self.started = clock()
 
+    def kind(self, exc: Exception, final: Exception) -> FailureKind:
+        """What kind of failure ended the call (the error's own word when it has one)."""
+        return classify_failure(final) if hasattr(final, "failure_kind") else self.classify(exc)
+
     def delay(self, exc: Exception, attempt: int) -> float | None:
         """Seconds to wait before attempt `attempt + 1`, or None to give up now."""
         if attempt > self.retries or self.classify(exc) is not FailureKind.TRANSIENT:
@@ -73,6 +77,20 @@ class _Policy:
         if self.budget is not None and self.clock() - self.started + delay >= self.budget:
             return None  # waiting would break the budget: give up with the last error
         return delay
+
+
+def _annotate(call: telemetry.Call, attributes: dict[str, Any] | None) -> None:
+    if attributes:
+        for key, value in attributes.items():
+            call.set(key, value)
+
+
+def _failed(call: telemetry.Call, error: Exception, kind: FailureKind, attempts: int) -> None:
+    # The escaping exception gives the span its error type (the class name); the stable code
+    # and the kind of failure go with it as attributes.
+    call.set("error.code", error_code(error))
+    call.set("failure.kind", kind.value)
+    call.set("attempts", attempts)
 
 
 def _final(exc: Exception) -> Exception:
@@ -92,13 +110,15 @@ def invoke(
     max_backoff: float = 8.0,
     max_retry_after: float = 30.0,
     on_result: OnResult | None = None,
+    attributes: dict[str, Any] | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     **kwargs: Any,
 ) -> T:
     """`fn(*args, **kwargs)` inside a telemetry span, transient failures retried.
 
-    `on_result(call, result)` fills the span from the result (usage, the model that answered).
+    `on_result(call, result)` fills the span from the result (usage, the model that answered);
+    `attributes` are added to the span (`db.collection.name`, ...).
     """
     policy = _Policy(
         retries=retries,
@@ -110,6 +130,7 @@ def invoke(
         clock=clock,
     )
     with telemetry.span(operation=operation, provider=provider, model=model) as call:
+        _annotate(call, attributes)
         attempt = 0
         while True:
             attempt += 1
@@ -119,7 +140,7 @@ def invoke(
                 delay = policy.delay(exc, attempt)
                 if delay is None:
                     final = _final(exc)
-                    call.fail(error_code(final))
+                    _failed(call, final, policy.kind(exc, final), attempt)
                     if final is exc:
                         raise
                     raise final from None
@@ -143,6 +164,7 @@ async def ainvoke(
     max_backoff: float = 8.0,
     max_retry_after: float = 30.0,
     on_result: OnResult | None = None,
+    attributes: dict[str, Any] | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     clock: Callable[[], float] = time.monotonic,
     **kwargs: Any,
@@ -158,6 +180,7 @@ async def ainvoke(
         clock=clock,
     )
     with telemetry.span(operation=operation, provider=provider, model=model) as call:
+        _annotate(call, attributes)
         attempt = 0
         while True:
             attempt += 1
@@ -167,7 +190,7 @@ async def ainvoke(
                 delay = policy.delay(exc, attempt)
                 if delay is None:
                     final = _final(exc)
-                    call.fail(error_code(final))
+                    _failed(call, final, policy.kind(exc, final), attempt)
                     if final is exc:
                         raise
                     raise final from None

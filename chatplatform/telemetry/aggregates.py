@@ -147,7 +147,7 @@ def days_pending(since: datetime | None) -> list[date]:
     records = CallRecord.objects.filter(day__gt=oldest)
     if since is not None:
         records = records.filter(recorded_at__gte=since - LATE_MARGIN)
-    return sorted(records.values_list("day", flat=True).distinct())
+    return list(records.order_by("day").values_list("day", flat=True).distinct())
 
 
 def telemetry_aggregate(*, days: list[date] | None = None, progress=None) -> dict:

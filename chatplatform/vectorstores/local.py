@@ -19,11 +19,12 @@ latest `updated_at` of the namespace, one small indexed query per search.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +36,7 @@ from django.core.cache.backends.redis import RedisCache
 from django.db import connections, transaction
 from redis.exceptions import RedisError
 
+from chatplatform import telemetry
 from chatplatform.event_loops import CacheWatch, cache_aget
 from chatplatform.models import LocalVector
 from chatplatform.shared_versions import publish_change, shared_version
@@ -179,6 +181,10 @@ class LocalVectorStore:
         """
         if not records:
             return
+        with self._span("vector_upsert"):
+            self._upsert(records)
+
+    def _upsert(self, records: Sequence[VectorRecord]) -> None:
         # The last record of an id wins, as if the records had been sent one by one (and
         # PostgreSQL refuses to update one row twice in a single statement).
         unique = {record.id: record for record in records}
@@ -217,7 +223,7 @@ class LocalVectorStore:
         ids = list(dict.fromkeys(ids))
         if not ids:
             return
-        with transaction.atomic():
+        with self._span("vector_delete"), transaction.atomic():
             deleted = 0
             for start in range(0, len(ids), WRITE_BATCH_SIZE):
                 deleted += (
@@ -231,7 +237,8 @@ class LocalVectorStore:
         """Return up to `top_k` records of this namespace nearest to `vector` by cosine, best first."""
         if top_k < 1:
             raise ValueError("top_k must be at least 1.")
-        return self._search(self._matrix(), vector, top_k)
+        with self._span("vector_query"):
+            return self._search(self._matrix(), vector, top_k)
 
     def _search(self, matrix: _Matrix, vector: Sequence[float], top_k: int) -> list[VectorMatch]:
         if matrix.dimension is None:
@@ -273,6 +280,10 @@ class LocalVectorStore:
         """
         if top_k < 1:
             raise ValueError("top_k must be at least 1.")
+        with self._span("vector_query"):
+            return await self._aquery(vector, top_k)
+
+    async def _aquery(self, vector: Sequence[float], top_k: int) -> list[VectorMatch]:
         cached = _matrices.recently_confirmed(self._key, settings.LOCAL_VECTOR_RECHECK_SECONDS)
         if cached is None:
             cached = _matrices.get(self._key, await self._aversion())
@@ -287,11 +298,23 @@ class LocalVectorStore:
 
     def _query_and_close(self, vector: list[float], top_k: int) -> list[VectorMatch]:
         try:
-            return self.query(vector, top_k=top_k)
+            return self._search(self._matrix(), vector, top_k)
         finally:
             connections.close_all()
 
     # --- internals ----------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _span(self, operation: str) -> Iterator[telemetry.Call]:
+        """One recorded call (nothing here waits for the recording)."""
+        with telemetry.span(operation=operation, provider="local") as call:
+            call.set("db.collection.name", self.index_name)
+            call.set("db.namespace", self.namespace)
+            try:
+                yield call
+            except VectorStoreError as exc:
+                call.set("error.code", exc.code)
+                raise
+
     def _rows(self):
         return LocalVector.objects.filter(index_name=self.index_name, namespace=self.namespace)
 

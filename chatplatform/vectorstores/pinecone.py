@@ -43,6 +43,8 @@ from pinecone import (
     UnauthorizedError,
 )
 
+from chatplatform.calls import invoke
+from chatplatform.calls.batch import run_bounded
 from chatplatform.vectorstores.base import (
     VECTOR_STORE_AUTH_FAILED,
     VECTOR_STORE_DIMENSION_MISMATCH,
@@ -271,11 +273,15 @@ class PineconeVectorStore:
             if record.metadata:
                 vector["metadata"] = record.metadata
             vectors.append(vector)
-        for start in range(0, len(vectors), UPSERT_BATCH_SIZE):
-            batch = vectors[start : start + UPSERT_BATCH_SIZE]
-            self._call(
-                index, lambda batch=batch: index.handle.upsert(vectors=batch, namespace=self.namespace)
-            )
+        run_bounded(
+            lambda batch: self._call(
+                index,
+                lambda: index.handle.upsert(vectors=list(batch), namespace=self.namespace),
+                operation="vector_upsert",
+            ),
+            vectors,
+            batch_size=UPSERT_BATCH_SIZE,
+        )
 
     def delete(self, ids: Sequence[str]) -> None:
         """Delete records by id from this namespace; unknown ids are ignored."""
@@ -283,9 +289,15 @@ class PineconeVectorStore:
         if not ids:
             return
         index = self._index()
-        for start in range(0, len(ids), DELETE_BATCH_SIZE):
-            chunk = ids[start : start + DELETE_BATCH_SIZE]
-            self._call(index, lambda chunk=chunk: index.handle.delete(ids=chunk, namespace=self.namespace))
+        run_bounded(
+            lambda chunk: self._call(
+                index,
+                lambda: index.handle.delete(ids=list(chunk), namespace=self.namespace),
+                operation="vector_delete",
+            ),
+            ids,
+            batch_size=DELETE_BATCH_SIZE,
+        )
 
     def query(self, vector: Sequence[float], *, top_k: int) -> list[VectorMatch]:
         """Return up to `top_k` records of this namespace nearest to `vector`, best first."""
@@ -298,6 +310,7 @@ class PineconeVectorStore:
             lambda: index.handle.query(
                 vector=values, top_k=top_k, namespace=self.namespace, include_metadata=True
             ),
+            operation="vector_query",
         )
         return [
             VectorMatch(id=match.id, score=float(match.score), metadata=dict(match.metadata or {}))
@@ -346,9 +359,21 @@ class PineconeVectorStore:
             )
         return [float(value) for value in vector]
 
-    def _call(self, index: _ResolvedIndex, operation: Callable[[], T]) -> T:
+    def _call(self, index: _ResolvedIndex, request: Callable[[], T], *, operation: str) -> T:
+        """`request()` as one recorded call; the SDK retries, so `invoke` does not."""
+        return invoke(
+            self._call_once,
+            index,
+            request,
+            operation=operation,
+            provider="pinecone",
+            retries=0,
+            attributes={"db.collection.name": self.index_name, "db.namespace": self.namespace},
+        )
+
+    def _call_once(self, index: _ResolvedIndex, request: Callable[[], T]) -> T:
         try:
-            return operation()
+            return request()
         except PineconeError as exc:
             if isinstance(exc, NotFoundError | PineconeConnectionError):
                 # The index may have been deleted or recreated under a new host: describe it again

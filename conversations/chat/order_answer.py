@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 from channels.db import database_sync_to_async
 
+from chatplatform import telemetry
 from chatplatform.ai import get_chat_provider
 from chatplatform.ai.base import ChatRequest, ChatStream
 from chatplatform.personal_data import redact_personal
@@ -69,9 +70,10 @@ async def order_tool(
             chatbot_pk=chatbot.pk, purpose=Purpose.ORDER_EXTRACTION
         )
         system = prompt_render(template, chatbot_name=chatbot.name, language=chatbot.language)
-        variables = await extract_with_llm(
-            provider=provider, system=system, messages=shopper_messages, local=variables
-        )
+        with telemetry.context(feature="extraction"):
+            variables = await extract_with_llm(
+                provider=provider, system=system, messages=shopper_messages, local=variables
+            )
     answer.timings["extract_ms"] = round((time.perf_counter() - started) * 1000, 2)
     if variables.missing:
         answer.reply = reply(f"ask_{variables.missing}", chatbot.language)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
+from chatplatform import telemetry
 from chatplatform.ai import get_chat_provider
 from chatplatform.ai.base import ChatStream, ProviderError
 from chatplatform.ai.request_gate import notify_when_written, pending_request_add
@@ -150,9 +151,10 @@ async def _route(run: AnswerRun) -> Route:
     profiles = run.state.route_profiles
     if chatbot.router_mode == ChatbotSettings.RouterMode.LLM:
         template = await prompts.aprompt_template_text(chatbot_pk=chatbot.pk, purpose=Purpose.ROUTER)
-        return await route_llm(
-            provider=get_chat_provider(), question=run.question, profiles=profiles, template=template
-        )
+        with telemetry.context(feature="routing"):
+            return await route_llm(
+                provider=get_chat_provider(), question=run.question, profiles=profiles, template=template
+            )
     return route_local(run.question, profiles)
 
 
@@ -181,12 +183,22 @@ async def _prepare(run: AnswerRun) -> tuple[Route, Retrieval, QuestionSave]:
     else:
         # What the shopper's image shows helps find the right chunks (a broken bottle: returns).
         query = f"{run.question} {run.image.description}" if run.image else run.question
-        retrieval = await retrieve(chatbot=run.state.chatbot, flow=flow, question=query)
+        with telemetry.context(feature="retrieval"):
+            retrieval = await retrieve(chatbot=run.state.chatbot, flow=flow, question=query)
     run.mark("retrieve_ms", now)
     return route, retrieval, persist
 
 
 async def _answer(run: AnswerRun) -> None:
+    # The telemetry of the answer's calls (routing, embeddings, ...) is held back until its first
+    # token has gone out, or its end: nothing is written before the first token.
+    with telemetry.context(
+        tenant_type="chatbot", tenant_id=run.state.chatbot.chatbot_id, feature="answer", hold=True
+    ) as held:
+        await _answer_stream(run, held)
+
+
+async def _answer_stream(run: AnswerRun, held: telemetry.Held) -> None:
     chatbot = run.state.chatbot
     buffer = run.buffer
     rules = OutputRules(replace_exclamation_marks=chatbot.replace_exclamation_marks)
@@ -244,10 +256,13 @@ async def _answer(run: AnswerRun) -> None:
                 saved = True
             piece = rules.feed(delta)
             if piece:
-                if first_token_at is None:
+                first = first_token_at is None
+                if first:
                     first_token_at = time.perf_counter()
                 run.parts.append(piece)
                 await buffer.publish_token(piece)
+                if first:
+                    held.release()
         tail = rules.flush()
         if tail:
             run.parts.append(tail)

@@ -20,6 +20,7 @@ from django.core.files.storage import Storage
 from django.db import transaction
 from django.utils import timezone
 
+from chatplatform import telemetry
 from chatplatform.ai import get_chat_provider
 from chatplatform.ai.base import ProviderError
 from conversations.chat.services import conversation_store
@@ -131,9 +132,10 @@ def image_describe(*, upload: ImageUpload, image: bytes | None = None) -> ImageU
     describe = async_to_sync(get_chat_provider().describe_image)
     started = time.perf_counter()
     try:
-        description = describe(
-            image=image, mime_type=FORMATS[upload.format][0], prompt=prompt, language=chatbot.language
-        )
+        with telemetry.context(tenant_type="chatbot", tenant_id=chatbot.chatbot_id, feature="vision"):
+            description = describe(
+                image=image, mime_type=FORMATS[upload.format][0], prompt=prompt, language=chatbot.language
+            )
     except ProviderError as exc:
         logger.warning("Image %s was not described: %s", upload.pk, exc)
         upload.description, upload.description_status, upload.description_error = "", _Status.FAILED, exc.code
