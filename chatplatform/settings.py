@@ -8,7 +8,6 @@ services at all. `DATABASE_URL` and `REDIS_URL` switch it to PostgreSQL and Redi
 
 import ipaddress
 import logging
-import os
 import re
 from pathlib import Path
 
@@ -47,11 +46,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_celery_beat",
     "chatplatform",
-    "chatplatform.telemetry",
-    "chatplatform.monitoring",
-    "chatplatform.runtime_config",
-    "chatplatform.flags",
     "chatplatform.jobs",
+    "chatplatform.telemetry",
     "conversations",
     "tracking",
     "analytics",
@@ -59,8 +55,6 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First, so that it times the whole request (chatplatform/monitoring: /metrics).
-    "chatplatform.monitoring.middleware.RequestLatencyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -418,27 +412,6 @@ TELEMETRY_BUFFER_MAX = env.int("TELEMETRY_BUFFER_MAX", default=10000)
 # When set (e.g. http://collector:4318), spans and metrics also go to this OTLP/HTTP endpoint.
 OTEL_EXPORTER_OTLP_ENDPOINT = env("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
 
-# --- Health and metrics (chatplatform/monitoring) -----------------------------------------------
-# /metrics answers a request with `Authorization: Bearer <METRICS_TOKEN>`, or staff; empty: staff only.
-METRICS_TOKEN = env("METRICS_TOKEN", default="")
-# prometheus-client's multiprocess folder: every web, worker and beat process writes its figures
-# there and /metrics adds them up, so the processes of one machine must share it. `make run` empties
-# it at start. The variable must be in the environment before prometheus-client is first imported.
-PROMETHEUS_MULTIPROC_DIR = Path(env("PROMETHEUS_MULTIPROC_DIR", default=str(VAR_DIR / "prometheus")))
-PROMETHEUS_MULTIPROC_DIR.mkdir(parents=True, exist_ok=True)
-os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(PROMETHEUS_MULTIPROC_DIR)
-# Prometheus scrapes over the internal network, like the health checks.
-SECURE_REDIRECT_EXEMPT += [r"^metrics$"]
-
-# --- Runtime config and feature flags ---------------------------------------------------------
-# How often a process checks the database for config or flag changes made elsewhere
-# (chatplatform/runtime_config/revisions.py); the process that saves a change reads it at once.
-RUNTIME_CONFIG_RECHECK_SECONDS = env.float("RUNTIME_CONFIG_RECHECK_SECONDS", default=1.0)
-
-# --- Calls to providers and external systems (chatplatform/calls) ------------------------------
-# Batches of one embeddings job sent at the same time (knowledge-base and document ingestion).
-OPENAI_EMBEDDING_CONCURRENCY = env.int("OPENAI_EMBEDDING_CONCURRENCY", default=1)
-
 # --- Background jobs and the schedule (chatplatform/jobs, chatplatform/retention.py) ----------
 # The Celery queue that carries the jobs' wake-up messages (the worker must consume it).
 JOBS_QUEUE = env("JOBS_QUEUE", default="jobs")
@@ -455,3 +428,7 @@ RETENTION_DAYS = env.int("RETENTION_DAYS", default=30)
 # Exactly one beat sends the schedule: the one holding this lock, renewed every few seconds.
 BEAT_LOCK_SECONDS = env.float("BEAT_LOCK_SECONDS", default=30.0)
 CELERY_BEAT_SCHEDULER = "chatplatform.jobs.beat:LockedDatabaseScheduler"
+
+# --- Calls to providers and external systems (chatplatform/calls) ------------------------------
+# Batches of one embeddings job sent at the same time (knowledge-base and document ingestion).
+OPENAI_EMBEDDING_CONCURRENCY = env.int("OPENAI_EMBEDDING_CONCURRENCY", default=1)
