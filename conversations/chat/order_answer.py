@@ -13,7 +13,6 @@ from typing import Any
 import orjson
 from channels.db import database_sync_to_async
 
-from chatplatform import telemetry
 from chatplatform.ai import get_chat_provider
 from chatplatform.ai.base import ChatRequest, ChatStream
 from chatplatform.personal_data import redact_personal
@@ -21,6 +20,7 @@ from conversations.chat.answer_sources import text_stream
 from conversations.chat.flow_router import Route
 from conversations.chat.order_replies import order_answer_text, reply
 from conversations.chat.selectors import ChatState
+from conversations.chat.services import conversation_save
 from conversations.models import ChatbotSettings, Flow
 from conversations.prompts import Purpose, aprompt_template_text, prompt_render, prompt_template_text
 from tracking.extraction import (
@@ -70,10 +70,9 @@ async def order_tool(
             chatbot_pk=chatbot.pk, purpose=Purpose.ORDER_EXTRACTION
         )
         system = prompt_render(template, chatbot_name=chatbot.name, language=chatbot.language)
-        with telemetry.context(feature="extraction"):
-            variables = await extract_with_llm(
-                provider=provider, system=system, messages=shopper_messages, local=variables
-            )
+        variables = await extract_with_llm(
+            provider=provider, system=system, messages=shopper_messages, local=variables
+        )
     answer.timings["extract_ms"] = round((time.perf_counter() - started) * 1000, 2)
     if variables.missing:
         answer.reply = reply(f"ask_{variables.missing}", chatbot.language)
@@ -104,6 +103,10 @@ async def order_stream(*, state: ChatState, question: str, timings: dict[str, fl
     """A fixed reply (what the shopper still has to give, or why the order cannot be shown), or
     the LLM told the verified order's facts; the tool's phases go into `timings`."""
     chatbot = state.chatbot
+    if state.unsaved is not None:
+        # The lookup's record refers to the conversation, whose row would otherwise come with
+        # the question's write after this stream starts; a lookup is not that hurried.
+        await database_sync_to_async(conversation_save)(state=state)
     shopper = [m["content"] for m in state.history if m["role"] == "user"] + [question]
     tool = await order_tool(
         chatbot=chatbot,

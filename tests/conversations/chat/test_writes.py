@@ -4,7 +4,7 @@ from dataclasses import replace
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.db import connection
+from django.db import IntegrityError, connection
 
 from chatplatform.ai import request_gate
 from chatplatform.ai.request_gate import pending_request_add
@@ -281,3 +281,26 @@ async def test_an_answer_write_that_lost_its_connection_is_tried_again(session_u
         ("user", "completed", "Fragt til Bornholm?"),
         ("assistant", "completed", "Fragt til Bornholm koster 95 kr."),
     ]
+
+
+def test_a_new_conversation_is_stored_with_its_first_question_all_or_nothing():
+    chatbot = ChatbotFactory()
+    new = Conversation(id=uuid.uuid4(), chatbot=chatbot, token_hash="h1", origin="https://shop.example")
+    first = replace(question(new.id), conversation=new)
+
+    questions_insert([first])
+
+    assert Conversation.objects.get(id=new.id).origin == "https://shop.example"
+    assert Message.objects.filter(conversation_id=new.id).count() == 2
+
+    # Stored meanwhile by another connection with the same token: left as it is.
+    again = Conversation(id=new.id, chatbot=chatbot, token_hash="h1", origin="https://other.example")
+    questions_insert([replace(question(new.id), conversation=again)])
+    assert Conversation.objects.get(id=new.id).origin == "https://shop.example"
+
+    # A question that cannot be stored takes its conversation's row with it.
+    lost = Conversation(id=uuid.uuid4(), chatbot=chatbot, token_hash="h2")
+    clash = replace(question(lost.id), conversation=lost, user_message_id=first.user_message_id)
+    with pytest.raises(IntegrityError):
+        questions_insert([clash])
+    assert not Conversation.objects.filter(id=lost.id).exists()
