@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_celery_beat",
     "chatplatform",
+    "chatplatform.runtime_config",
+    "chatplatform.flags",
     "chatplatform.jobs",
     "chatplatform.telemetry",
     "conversations",
@@ -432,3 +434,8 @@ CELERY_BEAT_SCHEDULER = "chatplatform.jobs.beat:LockedDatabaseScheduler"
 # --- Calls to providers and external systems (chatplatform/calls) ------------------------------
 # Batches of one embeddings job sent at the same time (knowledge-base and document ingestion).
 OPENAI_EMBEDDING_CONCURRENCY = env.int("OPENAI_EMBEDDING_CONCURRENCY", default=1)
+
+# --- Runtime config and feature flags ---------------------------------------------------------
+# How often a process checks the database for config or flag changes made elsewhere
+# (chatplatform/runtime_config/revisions.py); the process that saves a change reads it at once.
+RUNTIME_CONFIG_RECHECK_SECONDS = env.float("RUNTIME_CONFIG_RECHECK_SECONDS", default=1.0)

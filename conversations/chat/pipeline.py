@@ -20,6 +20,7 @@ from chatplatform import telemetry
 from chatplatform.ai import get_chat_provider
 from chatplatform.ai.base import ChatStream, ProviderError
 from chatplatform.ai.request_gate import notify_when_written, pending_request_add
+from chatplatform.flags.selectors import flag_ais_enabled
 from conversations import prompts
 from conversations.chat.answer_buffer import AnswerBuffer, buffer_create, encode
 from conversations.chat.answer_sources import kb_unavailable_stream
@@ -149,7 +150,10 @@ async def _route(run: AnswerRun) -> Route:
     ):
         return Route(Flow.Name.APIFLOW, "the message gives order details")
     profiles = run.state.route_profiles
-    if chatbot.router_mode == ChatbotSettings.RouterMode.LLM:
+    # The flag rolls the LLM router out to chatbots still on the local one (an in-process check).
+    if chatbot.router_mode == ChatbotSettings.RouterMode.LLM or await flag_ais_enabled(
+        "llm_router", subject=("chatbot", chatbot.chatbot_id)
+    ):
         template = await prompts.aprompt_template_text(chatbot_pk=chatbot.pk, purpose=Purpose.ROUTER)
         with telemetry.context(feature="routing"):
             return await route_llm(
