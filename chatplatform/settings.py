@@ -8,6 +8,7 @@ services at all. `DATABASE_URL` and `REDIS_URL` switch it to PostgreSQL and Redi
 
 import ipaddress
 import logging
+import os
 import re
 from pathlib import Path
 
@@ -50,6 +51,7 @@ INSTALLED_APPS = [
     "chatplatform.flags",
     "chatplatform.jobs",
     "chatplatform.telemetry",
+    "chatplatform.monitoring",
     "conversations",
     "tracking",
     "analytics",
@@ -57,6 +59,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that it times the whole request (chatplatform/monitoring: /metrics).
+    "chatplatform.monitoring.middleware.RequestLatencyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -439,3 +443,15 @@ OPENAI_EMBEDDING_CONCURRENCY = env.int("OPENAI_EMBEDDING_CONCURRENCY", default=1
 # How often a process checks the database for config or flag changes made elsewhere
 # (chatplatform/runtime_config/revisions.py); the process that saves a change reads it at once.
 RUNTIME_CONFIG_RECHECK_SECONDS = env.float("RUNTIME_CONFIG_RECHECK_SECONDS", default=1.0)
+
+# --- Health and metrics (chatplatform/monitoring) -----------------------------------------------
+# /metrics answers a request with `Authorization: Bearer <METRICS_TOKEN>`, or staff; empty: staff only.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+# prometheus-client's multiprocess folder: every web, worker and beat process writes its figures
+# there and /metrics adds them up, so the processes of one machine must share it. `make run` empties
+# it at start. The variable must be in the environment before prometheus-client is first imported.
+PROMETHEUS_MULTIPROC_DIR = Path(env("PROMETHEUS_MULTIPROC_DIR", default=str(VAR_DIR / "prometheus")))
+PROMETHEUS_MULTIPROC_DIR.mkdir(parents=True, exist_ok=True)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(PROMETHEUS_MULTIPROC_DIR)
+# Prometheus scrapes over the internal network, like the health checks.
+SECURE_REDIRECT_EXEMPT += [r"^metrics$"]
