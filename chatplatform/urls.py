@@ -5,6 +5,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from chatplatform import errors, health
+from chatplatform.monitoring import views as monitoring_views
 from conversations import demo_views
 
 urlpatterns = [
@@ -17,6 +18,7 @@ urlpatterns = [
     path("api/v1/", include("tracking.urls")),
     path("api/v1/", include("chatplatform.jobs.urls")),
     path("chat/<slug:chatbot_id>/", demo_views.chat_demo, name="chat-demo"),
+    path("metrics", monitoring_views.metrics, name="metrics"),
     # Any other API path is the API's JSON 404, also with DEBUG on, where Django would show its
     # HTML debug page instead of handler404. Paths without their final slash are left out, so
     # that APPEND_SLASH still redirects them.

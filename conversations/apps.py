@@ -10,3 +10,6 @@ class ConversationsConfig(AppConfig):
             schema,
             signals,
         )
+        from conversations.chat import health_facts
+
+        health_facts.register()

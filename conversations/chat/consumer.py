@@ -16,6 +16,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from chatplatform.errors import ApplicationError
+from chatplatform.monitoring.metrics import OPEN_WEBSOCKETS
 from conversations.chat import selectors
 from conversations.chat.answer_buffer import AnswerBuffer, buffer_get, encode, replay_from_redis
 from conversations.chat.intake import RATE_LIMITED, question_image, question_rate_allows, question_read
@@ -54,9 +55,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
     follower: asyncio.Task | None = None
     # Counted among its address's open connections (`connection_admit`).
     admitted = False
+    # Counted in the open websockets of /metrics.
+    counted = False
 
     async def connect(self) -> None:
         await self.accept()
+        OPEN_WEBSOCKETS.inc()
+        self.counted = True
         self.client_ip = (self.scope.get("client") or ["unknown"])[0]
         if not connection_admit(self.client_ip):
             await self.fail("rate_limited", "Too many open chats from your address; close one and try again.")
@@ -89,6 +94,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=encode(event))
 
     async def disconnect(self, code: int) -> None:
+        if self.counted:
+            self.counted = False
+            OPEN_WEBSOCKETS.dec()
         if self.admitted:
             self.admitted = False
             connection_release(self.client_ip)

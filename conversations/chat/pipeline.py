@@ -21,6 +21,7 @@ from chatplatform.ai import get_chat_provider
 from chatplatform.ai.base import ChatStream, ProviderError
 from chatplatform.ai.request_gate import notify_when_written, pending_request_add
 from chatplatform.flags.selectors import flag_ais_enabled
+from chatplatform.monitoring.metrics import ACTIVE_STREAMS, ANSWERS, TTFT_SECONDS
 from conversations import prompts
 from conversations.chat.answer_buffer import AnswerBuffer, buffer_create, encode
 from conversations.chat.answer_sources import kb_unavailable_stream
@@ -108,10 +109,16 @@ def answer_start(
     run.mark_request_sent = pending_request_add()
     task = asyncio.get_running_loop().create_task(_answer(run), name=f"answer-{answer_id}")
     _running[task] = run
-    task.add_done_callback(lambda done: _running.pop(done, None))
+    ACTIVE_STREAMS.inc()
+    task.add_done_callback(_answer_done)
     heartbeat_keep(lambda: bool(_running))
     on_server_shutdown(lambda: answers_drain(settings.CHAT_SHUTDOWN_GRACE_SECONDS))
     return run.buffer
+
+
+def _answer_done(task: asyncio.Task) -> None:
+    _running.pop(task, None)
+    ACTIVE_STREAMS.dec()
 
 
 async def answers_drain(grace: float) -> None:
@@ -332,6 +339,9 @@ async def _finish(
     }
     if usage is None:
         metrics["tokens_estimated"] = True
+    ANSWERS.labels(status).inc()
+    if first_token_at:
+        TTFT_SECONDS.observe(first_token_at - run.received_at)
     if notice:
         metrics["retrieval_error"] = notice  # answered without the knowledge base: why
     sources = sources_of(retrieval.chunks)
