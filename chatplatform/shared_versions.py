@@ -6,18 +6,19 @@ read the token in between read the rows as they were before the commit, so it mu
 token afterwards. A reader reads the token before the rows and reads them again when the token
 differs. With a cache only this process sees (local memory, dummy), a token would never reach the
 other processes, so the version comes from the rows themselves: their count (a delete lowers it)
-and their latest `updated_at` (a save moves it forward).
+and their latest `updated_at` (a save moves it forward). The tokens themselves are those of
+`chatplatform.calls.cache`, which namespaced caches use too.
 """
 
 import logging
-import uuid
 from collections.abc import Callable, Sequence
 
 from django.core.cache import cache, caches
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
-from django.db import transaction
 from django.db.models import Count, Max, QuerySet
+
+from chatplatform.calls.cache import version_publish, version_token
 
 logger = logging.getLogger(__name__)
 
@@ -29,28 +30,15 @@ def shared_version(key: str, *, rows: Callable[[], Sequence[QuerySet]], what: st
     if isinstance(caches["default"], LocMemCache | DummyCache):
         return "|".join(_rows_version(queryset) for queryset in rows())
     try:
-        version = cache.get(key)
-        if version is None:
-            # First reader after a restart or an eviction: any fresh token forces a reload.
-            cache.add(key, uuid.uuid4().hex, timeout=None)
-            version = cache.get(key)
+        return version_token(cache, key)
     except Exception as exc:  # any cache backend error; correctness only needs a reload
         logger.warning("%s: cache unavailable, reading from the database: %s", what, exc)
         return None
-    return version
 
 
 def publish_change(key: str, *, what: str) -> None:
     """Tell every process that what `key` names has changed: now, and again on commit."""
-
-    def publish() -> None:
-        try:
-            cache.set(key, uuid.uuid4().hex, timeout=None)
-        except Exception as exc:  # other processes reload when the token disappears from the cache
-            logger.warning("%s: could not publish a change: %s", what, exc)
-
-    publish()
-    transaction.on_commit(publish)
+    version_publish(cache, key, what=what)
 
 
 def _rows_version(queryset: QuerySet) -> str:
