@@ -11,10 +11,10 @@ import logging
 import os
 import socket
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, close_old_connections
+from django.db import DatabaseError, IntegrityError, close_old_connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django_celery_beat.schedulers import DatabaseScheduler
@@ -26,15 +26,16 @@ logger = logging.getLogger(__name__)
 LOCK_NAME = "beat"
 
 
-def beat_lock_acquire(holder: str, *, seconds: float | None = None) -> bool:
+def beat_lock_acquire(holder: str, *, seconds: float | None = None, now: datetime | None = None) -> bool:
     """Take or renew the beat lock for `holder`; False when another live beat holds it."""
-    now = timezone.now()
+    now = now or timezone.now()
     expires = now + timedelta(seconds=seconds or settings.BEAT_LOCK_SECONDS)
     free_or_mine = Q(holder=holder) | Q(expires_at__lt=now) | Q(expires_at__isnull=True)
     if BeatLock.objects.filter(free_or_mine, name=LOCK_NAME).update(holder=holder, expires_at=expires):
         return True
     try:
-        BeatLock.objects.create(name=LOCK_NAME, holder=holder, expires_at=expires)
+        with transaction.atomic():
+            BeatLock.objects.create(name=LOCK_NAME, holder=holder, expires_at=expires)
     except IntegrityError:
         return False  # it exists and someone else holds it
     return True
