@@ -5,7 +5,7 @@ sees and creates only its chatbot's, and only the kinds open to integrations.
 """
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
@@ -55,7 +55,8 @@ class JobOutputSerializer(serializers.Serializer):
     def get_cancel_requested(self, job: Job) -> bool:
         return job.cancel_requested_at is not None
 
-    def get_error(self, job: Job) -> JobErrorSerializer | None:
+    @extend_schema_field(JobErrorSerializer(allow_null=True))
+    def get_error(self, job: Job) -> dict | None:
         if not job.error_code:
             return None
         return {"code": job.error_code, "message": job.error_message}

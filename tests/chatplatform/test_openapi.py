@@ -19,6 +19,12 @@ ERRORS = {
     ("delete", f"{CHATBOT}/documents/{{document_id}}/"): {401, 403, 404, 503},
     ("post", f"{CHATBOT}/images/"): {400, 401, 403, 404, 413, 415, 429},
     ("post", f"{CHATBOT}/orders/lookup/"): {400, 401, 403, 404, 409, 413, 415, 429, 502, 503},
+    ("get", "/api/v1/jobs/"): {400, 401, 403},
+    ("post", "/api/v1/jobs/"): {400, 401, 403},
+    ("get", "/api/v1/jobs/kinds/"): {401, 403},
+    ("get", "/api/v1/jobs/{job_id}/"): {401, 403, 404},
+    ("post", "/api/v1/jobs/{job_id}/cancel/"): {401, 403, 404, 409},
+    ("post", "/api/v1/jobs/{job_id}/retry/"): {401, 403, 404, 409},
 }
 
 
