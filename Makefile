@@ -27,6 +27,8 @@ demo: migrate
 
 run: demo
 	@echo "Starting web on http://127.0.0.1:$(PORT)/ (admin at /admin/, API docs at /api/docs/), worker and beat. Ctrl-C stops all three."
+	@# web, worker and beat count into one Prometheus folder: start it empty.
+	$(BIN)/python manage.py metrics_reset
 	WEB_PORT=$(PORT) $(BIN)/honcho -f Procfile start
 
 test: install

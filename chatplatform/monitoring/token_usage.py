@@ -18,7 +18,7 @@ def _field(record, *names: str):
 def tokens_count(record) -> None:
     """Add a finished span's tokens to the counter (a telemetry subscriber: it must not raise)."""
     try:
-        model = _field(record, "response_model", "model", "request_model") or "unknown"
+        model = _field(record, "request_model", "model", "response_model") or "unknown"
         feature = _field(record, "feature") or "unknown"
         for kind in ("input", "output"):
             tokens = _field(record, f"{kind}_tokens")
