@@ -27,10 +27,11 @@ def test_each_process_runs_the_right_command():
     assert services["web"]["command"][:3] == ["python", "-m", "chatplatform.server"]
     assert "chatplatform.asgi:application" in services["web"]["command"]
     assert services["worker"]["command"][:4] == ["celery", "-A", "chatplatform", "worker"]
-    assert "chat,ingestion,maintenance" in services["worker"]["command"]
+    assert "chat,ingestion,maintenance,jobs" in services["worker"]["command"]
     beat = services["beat"]["command"]
     assert beat[:4] == ["celery", "-A", "chatplatform", "beat"]
-    assert "django_celery_beat.schedulers:DatabaseScheduler" in beat
+    # django-celery-beat's database scheduler behind the lock that keeps a second beat standing by.
+    assert "chatplatform.jobs.beat:LockedDatabaseScheduler" in beat
 
 
 def test_databases_have_health_checks_and_the_app_waits_for_them():
