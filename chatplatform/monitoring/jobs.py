@@ -1,7 +1,10 @@
 """The `health_check` job kind: a health snapshot, every 5 minutes (a beat row of the jobs app)."""
 
 from chatplatform.jobs.registry import JobContext, job_kind
-from chatplatform.monitoring.services import take_snapshot
+from chatplatform.monitoring.services import snapshots_delete_older_than, take_snapshot
+from chatplatform.retention import register_cleaner
+
+register_cleaner("health snapshots", snapshots_delete_older_than)
 
 
 @job_kind(

@@ -93,3 +93,9 @@ def take_snapshot() -> HealthSnapshot:
         facts=state.facts,
         duration_ms=state.duration_ms,
     )
+
+
+def snapshots_delete_older_than(older_than) -> int:
+    """Health snapshots taken before `older_than` (a retention cleaner)."""
+    deleted, _ = HealthSnapshot.objects.filter(taken_at__lt=older_than).delete()
+    return deleted

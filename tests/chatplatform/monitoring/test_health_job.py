@@ -1,6 +1,9 @@
 """The `health_check` job kind stores a snapshot; its jobs show in /metrics."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from chatplatform.jobs.models import Job
@@ -9,6 +12,7 @@ from chatplatform.jobs.runner import job_claim, job_run
 from chatplatform.jobs.services import job_create
 from chatplatform.monitoring import probes
 from chatplatform.monitoring.models import HealthSnapshot
+from chatplatform.retention import cleaners
 
 pytestmark = pytest.mark.django_db
 
@@ -51,3 +55,15 @@ def test_metrics_count_jobs_by_kind_and_status(staff_client):
         for sample in family.samples
     }
     assert samples[("health_check", Job.Status.PENDING)] == 2
+
+
+def test_retention_removes_old_snapshots_and_keeps_recent_ones():
+    now = timezone.now()
+    old = HealthSnapshot.objects.create(taken_at=now - timedelta(days=40), status="ok")
+    recent = HealthSnapshot.objects.create(taken_at=now - timedelta(days=1), status="ok")
+
+    deleted = cleaners()["health snapshots"](now - timedelta(days=30))
+
+    assert deleted == 1
+    assert list(HealthSnapshot.objects.values_list("pk", flat=True)) == [recent.pk]
+    assert not HealthSnapshot.objects.filter(pk=old.pk).exists()
