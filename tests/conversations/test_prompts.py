@@ -84,9 +84,8 @@ async def test_answers_see_an_edit_made_here_at_once_and_one_made_elsewhere_with
     settings,
 ):
     from asgiref.sync import sync_to_async
-    from django.core.cache import cache
 
-    from conversations.prompts import _cache_key, aprompt_template_text
+    from conversations.prompts import aprompt_template_text
 
     settings.PROMPT_TEMPLATE_RECHECK_SECONDS = 30
     chatbot = await sync_to_async(ChatbotFactory)()
@@ -100,10 +99,17 @@ async def test_answers_see_an_edit_made_here_at_once_and_one_made_elsewhere_with
 
     # Saved by another web process: it reaches the shared cache, this process rechecks later.
     await PromptTemplate.objects.filter(pk=template.pk).aupdate(template="C: {context}")
-    cache.delete(_cache_key(chatbot.pk, "answer", ""))
+    await sync_to_async(saved_elsewhere)(chatbot.pk, "answer")
     assert await aprompt_template_text(chatbot_pk=chatbot.pk, purpose="answer") == "B: {context}"
     settings.PROMPT_TEMPLATE_RECHECK_SECONDS = 0
     assert await aprompt_template_text(chatbot_pk=chatbot.pk, purpose="answer") == "C: {context}"
+
+
+def saved_elsewhere(chatbot_pk: int, purpose: str) -> None:
+    """What a save in another web process does to the shared cache (not to this process)."""
+    from conversations import prompts
+
+    prompts._templates.invalidate(prompts._namespace(chatbot_pk, purpose))
 
 
 class FakeClock:
@@ -117,32 +123,55 @@ class FakeClock:
 @pytest.mark.django_db(transaction=True)
 async def test_templates_in_use_are_reread_in_the_background(redis_cache, settings, monkeypatch):
     from asgiref.sync import sync_to_async
-    from django.core.cache import cache
+    from channels.db import database_sync_to_async
 
     from conversations import prompts
-    from conversations.prompts import _cache_key, aprompt_template_text
+    from conversations.prompts import aprompt_template_text
 
     settings.PROMPT_TEMPLATE_RECHECK_SECONDS = 0.2
     clock = FakeClock()
     monkeypatch.setattr(prompts, "time", clock)  # the recheck window moves only when moved here
     background_reads: list[dict] = []
-    on_values = prompts._template_watch._on_values
+    templates_read = prompts._templates_read
 
     def recording(texts):
-        on_values(texts)
+        templates_read(texts)
         background_reads.append(texts)
 
-    monkeypatch.setattr(prompts._template_watch, "_on_values", recording)
+    monkeypatch.setattr(prompts, "_templates_read", recording)
     chatbot = await sync_to_async(ChatbotFactory)()
     assert await aprompt_template_text(chatbot_pk=chatbot.pk, purpose="answer") == DEFAULT_TEMPLATES["answer"]
-    # Another web process saves a template: its save drops the shared entry, its next read fills it.
-    key = _cache_key(chatbot.pk, "answer", "")
-    await sync_to_async(cache.set)(key, "Elsewhere: {context}", 600)
     reads = []
-    monkeypatch.setattr(prompts, "cache_aget", lambda *args: reads.append(args))
+    monkeypatch.setattr(prompts._templates, "aget", lambda *args: reads.append(args))
     clock.now += 10  # past the recheck time; the background read below is what keeps it fresh
+    # Another web process saves a template: its save makes the shared entry stale, its next read
+    # fills it.
+    key = (chatbot.pk, "answer", "")
+
+    def save_and_read_elsewhere():
+        PromptTemplate.objects.bulk_create(  # no signal: this process does not hear of it
+            [PromptTemplate(chatbot=chatbot, purpose="answer", template="Elsewhere: {context}")]
+        )
+        saved_elsewhere(chatbot.pk, "answer")
+        prompt_template_text(chatbot_pk=chatbot.pk, purpose="answer")
+
+    await database_sync_to_async(save_and_read_elsewhere)()
     await until(lambda: {key: "Elsewhere: {context}"} in background_reads, timeout=30)
 
     assert await aprompt_template_text(chatbot_pk=chatbot.pk, purpose="answer") == "Elsewhere: {context}"
     assert reads == []  # the answer itself did not wait for a read
     prompts.recent_prompt_templates_clear()  # stops the background re-reads before the loop ends
+
+
+def test_an_edit_of_the_chatbot_wide_template_reaches_every_flow_that_uses_it():
+    chatbot = ChatbotFactory()
+    everywhere = PromptTemplate.objects.create(chatbot=chatbot, purpose="answer", template="One: {context}")
+    assert prompt_template_text(chatbot_pk=chatbot.pk, purpose="answer", flow="flow3") == "One: {context}"
+    assert prompt_template_text(chatbot_pk=chatbot.pk, purpose="answer", flow="flow4") == "One: {context}"
+
+    everywhere.template = "Two: {context}"
+    everywhere.save()
+
+    assert prompt_template_text(chatbot_pk=chatbot.pk, purpose="answer", flow="flow3") == "Two: {context}"
+    assert prompt_template_text(chatbot_pk=chatbot.pk, purpose="answer", flow="flow4") == "Two: {context}"
+    assert prompt_template_text(chatbot_pk=chatbot.pk, purpose="router") == DEFAULT_TEMPLATES["router"]
