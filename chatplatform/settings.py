@@ -455,3 +455,8 @@ PROMETHEUS_MULTIPROC_DIR.mkdir(parents=True, exist_ok=True)
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(PROMETHEUS_MULTIPROC_DIR)
 # Prometheus scrapes over the internal network, like the health checks.
 SECURE_REDIRECT_EXEMPT += [r"^metrics$"]
+
+# --- Document ingestion (chatplatform/documents) ----------------------------------------------
+# Batches of passages embedded at the same time while one document is ingested (each batch is
+# stored and reported in order, as it is now with 1).
+DOCUMENT_EMBED_CONCURRENCY = env.int("DOCUMENT_EMBED_CONCURRENCY", default=1)

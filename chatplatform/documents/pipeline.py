@@ -13,7 +13,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from django.conf import settings
+
 from chatplatform.ai.base import PROVIDER_BAD_RESPONSE, Embedder, ProviderError
+from chatplatform.calls.batch import chunked, run_bounded
 from chatplatform.documents.chunking import Chunk, ChunkingConfig, text_chunk
 from chatplatform.documents.extraction import (
     Clock,
@@ -61,12 +64,14 @@ def document_ingest(
     limits: ExtractionLimits | None = None,
     progress: ProgressCallback | None = None,
     batch_size: int = EMBED_BATCH_SIZE,
+    concurrency: int | None = None,
     clock: Clock = time.monotonic,
 ) -> IngestedDocument:
     """Store one document's passages as vectors `<id_prefix>-<n>` in `store`.
 
     Each vector's metadata is `metadata` plus the passage's `text`, `section` and `chunk` number.
-    Chunking and limits default to the settings. `progress` hears every step, ending at 100.
+    Chunking, limits and `concurrency` (batches embedded at once, `DOCUMENT_EMBED_CONCURRENCY`)
+    default to the settings. `progress` hears every step, ending at 100.
     """
     report = progress or _ignore
     chunking = chunking or ChunkingConfig.from_settings()
@@ -79,26 +84,36 @@ def document_ingest(
     total = len(chunks)
     report(_embedding_progress(0, total))
     ids: list[str] = []
-    for start in range(0, total, batch_size):
-        batch = chunks[start : start + batch_size]
-        vectors = embedder.embed([chunk.text for chunk in batch])
-        if len(vectors) != len(batch):
-            raise ProviderError(
-                PROVIDER_BAD_RESPONSE,
-                f"The embedding provider returned {len(vectors)} vectors for {len(batch)} passages.",
-            )
-        records = [
-            VectorRecord(
-                id=vector_id(id_prefix, chunk.index),
-                values=values,
-                metadata={**metadata, "text": chunk.text, "section": chunk.section, "chunk": chunk.index},
-            )
-            for chunk, values in zip(batch, vectors, strict=True)
-        ]
-        store.upsert(records)
-        ids.extend(record.id for record in records)
-        report(_embedding_progress(len(ids), total))
+    concurrency = settings.DOCUMENT_EMBED_CONCURRENCY if concurrency is None else concurrency
+    # Up to `concurrency` batches are embedded at once; they are stored and reported one by one,
+    # in order and in this thread, whose database connection and transaction the store may use.
+    for wave in chunked(chunks, batch_size * max(1, concurrency)):
+        vectors = run_bounded(
+            lambda batch: _batch_embed(embedder, batch), wave, batch_size=batch_size, concurrency=concurrency
+        )
+        for batch, values in zip(chunked(wave, batch_size), vectors, strict=True):
+            records = [
+                VectorRecord(
+                    id=vector_id(id_prefix, chunk.index),
+                    values=vector,
+                    metadata={**metadata, "text": chunk.text, "section": chunk.section, "chunk": chunk.index},
+                )
+                for chunk, vector in zip(batch, values, strict=True)
+            ]
+            store.upsert(records)
+            ids.extend(record.id for record in records)
+            report(_embedding_progress(len(ids), total))
     return IngestedDocument(extracted=extracted, chunks=chunks, ids=ids)
+
+
+def _batch_embed(embedder: Embedder, batch: Sequence[Chunk]) -> list[list[float]]:
+    vectors = embedder.embed([chunk.text for chunk in batch])
+    if len(vectors) != len(batch):
+        raise ProviderError(
+            PROVIDER_BAD_RESPONSE,
+            f"The embedding provider returned {len(vectors)} vectors for {len(batch)} passages.",
+        )
+    return vectors
 
 
 def vector_id(prefix: str, chunk: int) -> str:

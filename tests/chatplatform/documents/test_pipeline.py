@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
+from itertools import accumulate
 from pathlib import Path
 
 import pytest
@@ -109,6 +111,67 @@ def test_passages_are_embedded_and_stored_in_batches_with_progress():
     assert {step.status for step in steps} == {DocumentStatus.PROCESSING}
     assert (steps[-1].done, steps[-1].total) == (total, total)
     assert steps[-1].message == f"Embedded {total} of {total} passages."
+
+
+class MeetingEmbedder(CountingEmbedder):
+    """Embeds only once `meet` calls are in flight together, so it proves they overlap."""
+
+    def __init__(self, meet: int) -> None:
+        super().__init__()
+        self.barrier = threading.Barrier(meet, timeout=30)
+        self.lock = threading.Lock()
+        self.started = self.in_flight = self.most_in_flight = 0
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        with self.lock:
+            first = self.started < self.barrier.parties
+            self.started += 1
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if first:
+                self.barrier.wait()
+            with self.lock:
+                return super().embed(texts)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+
+class ThreadSink(MemorySink):
+    def __init__(self) -> None:
+        super().__init__()
+        self.threads: set[int] = set()
+
+    def upsert(self, records) -> None:
+        self.threads.add(threading.get_ident())
+        super().upsert(records)
+
+
+def test_batches_are_embedded_at_once_up_to_the_concurrency_and_stored_in_order():
+    embedder, sink, steps = MeetingEmbedder(meet=3), ThreadSink(), []
+
+    result = ingest(
+        long_markdown(20), embedder=embedder, store=sink, batch_size=2, concurrency=3, progress=steps.append
+    )
+
+    assert len(result.chunks) > 6
+    assert embedder.most_in_flight == 3
+    assert sink.threads == {threading.get_ident()}  # the store is used by the caller's thread only
+    assert [record.id for batch in sink.batches for record in batch] == result.ids
+    assert result.ids == vector_ids("lesson7", 0, len(result.chunks))
+    # One report per batch, in order, after it is stored.
+    stored = list(accumulate(len(batch) for batch in sink.batches))
+    assert [step.done for step in steps if step.done] == stored
+
+
+def test_the_concurrency_comes_from_the_settings(settings):
+    settings.DOCUMENT_EMBED_CONCURRENCY = 2
+    embedder = MeetingEmbedder(meet=2)
+
+    ingest(long_markdown(20), embedder=embedder, batch_size=2)
+
+    assert embedder.most_in_flight == 2
 
 
 def test_a_provider_that_returns_too_few_vectors_stores_nothing():
