@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from chatplatform.ai import get_embedder
 from chatplatform.ai.base import ProviderError
+from chatplatform.calls import FailureKind, classify_failure
 from chatplatform.documents.pipeline import document_ingest, embedding_model_name, vector_ids, vectors_delete
 from chatplatform.documents.status import DocumentProgress
 from chatplatform.errors import ApplicationError
@@ -170,11 +171,11 @@ def _stored_bytes(document: KnowledgeDocument) -> bytes:
 
 
 def _is_transient(exc: Exception) -> bool:
-    if isinstance(exc, VectorStoreError):
-        return not exc.permanent
-    if isinstance(exc, ProviderError):
-        return exc.retryable
-    return False
+    # The task and the reindex job try again after store and provider errors only; anything
+    # else is a bug that a retry would repeat.
+    return (
+        isinstance(exc, VectorStoreError | ProviderError) and classify_failure(exc) is FailureKind.TRANSIENT
+    )
 
 
 def _error_text(exc: Exception) -> str:

@@ -377,3 +377,13 @@ def test_an_embedding_outage_fails_the_document_and_keeps_its_previous_vectors(i
     assert document.error.startswith("Embedding failed: ")
     assert openai_embeddings.api_key not in document.error
     assert {row.vector_id: bytes(row.values) for row in LocalVector.objects.all()} == before
+
+
+def test_a_rejected_embedding_key_fails_the_document_without_asking_for_a_retry(ingested, openai_embeddings):
+    document = ingested(content=long_markdown(3))
+    openai_embeddings.script(status=401)
+
+    document = knowledge_document_ingest(document_id=document.pk)  # returns: nothing to retry
+
+    assert document.status == Status.FAILED
+    assert document.error.startswith("Embedding failed: ")
