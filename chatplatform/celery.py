@@ -11,6 +11,7 @@ instead of being lost.
 import os
 
 from celery import Celery
+from celery.signals import worker_process_shutdown
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatplatform.settings")
@@ -31,3 +32,12 @@ app.autodiscover_tasks()
 
 # Bounded retries with backoff for every task that opts into automatic retry.
 TASK_RETRY_POLICY = {"max_retries": 3, "retry_backoff": True, "retry_backoff_max": 60, "retry_jitter": True}
+
+
+@worker_process_shutdown.connect
+def _telemetry_flush(**kwargs) -> None:
+    # A prefork child may leave without running atexit handlers; its buffered call records go
+    # out here instead of being lost with it.
+    from chatplatform.telemetry.recorder import recorder
+
+    recorder.close()

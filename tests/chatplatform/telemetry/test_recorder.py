@@ -1,7 +1,9 @@
 """The flusher: batches written on its own connection, tiktoken estimates, failures counted."""
 
 import pytest
+from celery.signals import worker_process_shutdown
 
+import chatplatform.celery  # noqa: F401  (connects the worker's signal handlers)
 from chatplatform import telemetry
 from chatplatform.llm_tokens import count_tokens
 from chatplatform.telemetry.models import CallRecord
@@ -117,3 +119,14 @@ def test_close_flushes_what_is_left():
         pass
     telemetry.flush_now()
     assert CallRecord.objects.count() == 2
+
+
+def test_a_worker_child_that_shuts_down_writes_its_buffered_records_first():
+    with telemetry.span(operation="embeddings", provider="openai", model="text-embedding-3-small"):
+        pass
+    assert recorder.pending() == 1
+
+    worker_process_shutdown.send(sender=None, pid=1, exitcode=0)
+
+    assert recorder.pending() == 0
+    assert CallRecord.objects.get().operation == "embeddings"
