@@ -3,8 +3,6 @@
 from dataclasses import dataclass
 from typing import Any
 
-from asgiref.sync import sync_to_async
-
 from chatplatform.flags.buckets import bucket_units, threshold_units
 from chatplatform.flags.models import Flag, FlagOverride
 from chatplatform.runtime_config.revisions import ProcessCopy, revision_bump
@@ -47,7 +45,15 @@ def flag_is_enabled(key: str, subject: Subject | None = None) -> bool:
     """Whether flag `key` is on for `subject` (`(kind, id)`): its override if it has one, else
     the flag is enabled, applies to the kind and the subject's bucket is below the percentage.
     Without a subject, only a flag enabled for 100 % is on. An unknown flag is off."""
-    state = flags_copy.current().get(key)
+    return _evaluate(flags_copy.current(), key, subject)
+
+
+async def flag_ais_enabled(key: str, subject: Subject | None = None) -> bool:
+    return _evaluate(await flags_copy.acurrent(), key, subject)
+
+
+def _evaluate(states: dict[str, FlagState], key: str, subject: Subject | None) -> bool:
+    state = states.get(key)
     if state is None:
         return False
     if subject is None:
@@ -59,12 +65,6 @@ def flag_is_enabled(key: str, subject: Subject | None = None) -> bool:
     if state.kinds and kind not in state.kinds:
         return False
     return state.enabled and bucket_units(key, kind, subject_id) < state.threshold
-
-
-async def flag_ais_enabled(key: str, subject: Subject | None = None) -> bool:
-    if not flags_copy.fresh:
-        await sync_to_async(flags_copy.refresh)()
-    return flag_is_enabled(key, subject)
 
 
 def flags_changed(**kwargs: Any) -> None:

@@ -3,8 +3,13 @@
 Without Redis the default cache is each process's own, so a cache token could never tell the
 other processes about a change; one indexed read of a counter row, at most once per interval per
 process, can. The hot path is a monotonic-clock compare and the copy's own dict.
+
+On the event loop (`acurrent`) the copy is read again in a worker thread once half the interval
+has passed, while answers go on with the copy they have: a burst of chats never queues behind
+the database, and no copy older than the interval is used.
 """
 
+import asyncio
 import logging
 import math
 import threading
@@ -13,6 +18,7 @@ import uuid
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.db.models import F
@@ -49,6 +55,7 @@ class ProcessCopy(Generic[T]):
         self._revision: str | None = None
         self._checked_at = -math.inf
         self._interval = 1.0
+        self._refreshing: asyncio.Future | None = None
         # Replaceable by tests, which move time on instead of sleeping.
         self.clock: Callable[[], float] = time.monotonic
 
@@ -62,9 +69,27 @@ class ProcessCopy(Generic[T]):
         """Whether `current()` can answer without the database (async callers check first)."""
         return self.clock() - self._checked_at < self._interval
 
-    def refresh(self) -> T:
+    async def acurrent(self) -> T:
+        """`current()` for the event loop: the copy as it is while younger than half the
+        interval; then one refresh starts in a worker thread (shared by every caller) and the
+        copy is still used until the interval is up; only an older copy, or none, waits for it."""
+        age = self.clock() - self._checked_at
+        if age < self._interval / 2:
+            return self._data  # type: ignore[return-value]
+        refreshing = self._refreshing
+        if refreshing is None or refreshing.done():
+            refreshing = self._refreshing = asyncio.ensure_future(
+                database_sync_to_async(self.refresh, thread_sensitive=False)(min_age=self._interval / 2)
+            )
+        if age < self._interval and self._data is not None:
+            return self._data
+        return await asyncio.shield(refreshing)
+
+    def refresh(self, *, min_age: float | None = None) -> T:
+        """Read the counter (and the rows when it moved) unless the copy is younger than
+        `min_age` (default: the interval), as when another thread has just read it."""
         with self._lock:
-            if self.fresh:
+            if self.clock() - self._checked_at < (self._interval if min_age is None else min_age):
                 return self._data  # type: ignore[return-value]
             self._interval = settings.RUNTIME_CONFIG_RECHECK_SECONDS
             try:
@@ -95,3 +120,4 @@ class ProcessCopy(Generic[T]):
             self._data = None
             self._revision = None
             self._checked_at = -math.inf
+            self._refreshing = None

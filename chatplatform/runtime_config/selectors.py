@@ -5,8 +5,6 @@ import json
 import logging
 from typing import Any
 
-from asgiref.sync import sync_to_async
-
 from chatplatform.runtime_config import errors
 from chatplatform.runtime_config.keys import key_get
 from chatplatform.runtime_config.models import ConfigValue, ConfigVersion
@@ -37,16 +35,17 @@ values_copy: ProcessCopy[dict[str, Any]] = ProcessCopy(SCOPE, load=_values_load,
 
 
 def config_get(key: str) -> Any:
-    values = values_copy.current()
-    if key in values:
-        return values[key]
-    return key_get(key).default
+    return _value(values_copy.current(), key)
 
 
 async def config_aget(key: str) -> Any:
-    if not values_copy.fresh:
-        await sync_to_async(values_copy.refresh)()
-    return config_get(key)
+    return _value(await values_copy.acurrent(), key)
+
+
+def _value(values: dict[str, Any], key: str) -> Any:
+    if key in values:
+        return values[key]
+    return key_get(key).default
 
 
 def config_stored(key: str) -> ConfigValue | None:

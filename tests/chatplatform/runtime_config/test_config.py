@@ -2,6 +2,7 @@
 per-process copy that notices changes made elsewhere."""
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 
 from chatplatform import runtime_config
@@ -199,6 +200,33 @@ def test_a_stored_value_the_schema_no_longer_accepts_gives_the_default():
 @pytest.mark.django_db(transaction=True)
 async def test_async_code_reads_through_aget():
     assert (await runtime_config.aget("retrieval_defaults"))["top_k"] == 4
+
+
+@sync_to_async
+def changed_elsewhere(top_k: int) -> None:
+    # As another process writes: the rows and the counter, nothing in this process's memory.
+    ConfigValue.objects.update_or_create(
+        key="retrieval_defaults", defaults={"value": {"top_k": top_k, "min_score": 0.1}, "version": top_k}
+    )
+    revision_bump(SCOPE)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_event_loop_reads_changes_in_the_background_but_never_a_copy_past_the_interval():
+    clock = FakeClock()
+    values_copy.clock = clock
+    assert (await runtime_config.aget("retrieval_defaults"))["top_k"] == 4  # no copy yet: waits
+
+    await changed_elsewhere(7)
+    clock.advance(0.6)  # past half the interval: one read starts, the copy serves meanwhile
+    assert (await runtime_config.aget("retrieval_defaults"))["top_k"] == 4
+    assert (await runtime_config.aget("retrieval_defaults"))["top_k"] == 4
+    await values_copy._refreshing
+    assert (await runtime_config.aget("retrieval_defaults"))["top_k"] == 7
+
+    await changed_elsewhere(8)
+    clock.advance(1.5)  # past the whole interval: the copy is not used, the read is waited for
+    assert (await runtime_config.aget("retrieval_defaults"))["top_k"] == 8
 
 
 def test_a_key_cannot_be_registered_twice_or_with_a_bad_default():
