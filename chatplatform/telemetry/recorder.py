@@ -54,7 +54,9 @@ class Recorder:
         items.append(record)
         if self._thread is None:
             self._start()
-        if len(items) >= BATCH_SIZE:
+        # An interval of 0 (the tests) writes only when asked: a thread writing on its own
+        # connection in the middle of a test would lock SQLite's shared in-memory database.
+        if len(items) >= BATCH_SIZE and settings.TELEMETRY_FLUSH_INTERVAL_SECONDS > 0:
             self._wake.set()
 
     # -- control ------------------------------------------------------------------------------
@@ -112,7 +114,7 @@ class Recorder:
     def _run(self) -> None:
         while True:
             interval = settings.TELEMETRY_FLUSH_INTERVAL_SECONDS
-            # An interval of 0 (the tests) flushes only when asked or when a batch is full.
+            # An interval of 0 (the tests) flushes only when asked.
             self._wake.wait(interval if interval > 0 else None)
             self._wake.clear()
             with self._lock:

@@ -130,3 +130,14 @@ def test_a_worker_child_that_shuts_down_writes_its_buffered_records_first():
 
     assert recorder.pending() == 0
     assert CallRecord.objects.get().operation == "embeddings"
+
+
+def test_with_an_interval_of_0_nothing_is_written_until_asked_even_a_full_batch():
+    for _ in range(600):
+        with telemetry.span(operation="vector_query", provider="local"):
+            pass
+
+    assert recorder.pending() == 600  # no batch went out on its own
+    assert CallRecord.objects.count() == 0
+    assert telemetry.flush_now()
+    assert CallRecord.objects.count() == 600
