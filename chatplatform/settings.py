@@ -436,7 +436,8 @@ BEAT_LOCK_SECONDS = env.float("BEAT_LOCK_SECONDS", default=30.0)
 CELERY_BEAT_SCHEDULER = "chatplatform.jobs.beat:LockedDatabaseScheduler"
 
 # --- Calls to providers and external systems (chatplatform/calls) ------------------------------
-# Batches of one embeddings job sent at the same time (knowledge-base and document ingestion).
+# Requests sent at the same time when one embeddings call holds more than
+# OPENAI_EMBEDDING_BATCH_SIZE texts (document ingestion: DOCUMENT_EMBED_CONCURRENCY).
 OPENAI_EMBEDDING_CONCURRENCY = env.int("OPENAI_EMBEDDING_CONCURRENCY", default=1)
 
 # --- Runtime config and feature flags ---------------------------------------------------------
