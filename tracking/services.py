@@ -10,6 +10,7 @@ from enum import StrEnum
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 
+from chatplatform import telemetry
 from chatplatform.errors import ApplicationError
 from conversations.models import ChatbotSettings
 from tracking.clients.base import OrderClientError
@@ -163,7 +164,12 @@ def _lookup_record(
 def _lookup(integration: CommerceIntegration, variables: OrderVariables) -> LookupResult:
     """Ask the shop's system (network only: runs on the lookup threads for the chat)."""
     try:
-        with closing(client_for(integration)) as client:
+        with (
+            telemetry.context(
+                tenant_type="chatbot", tenant_id=integration.chatbot.chatbot_id, feature="order_lookup"
+            ),
+            closing(client_for(integration)) as client,
+        ):
             order = client.fetch_order(variables.order_number)
     except OrderClientError as exc:
         logger.warning("Order lookup for chatbot %s failed: %s", integration.chatbot.chatbot_id, exc.code)

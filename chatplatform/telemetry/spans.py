@@ -32,6 +32,7 @@ FEATURES = (
     "vision",
     "embeddings",
     "ingestion",
+    "order_lookup",
     "tutor",
     "job",
 )

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 
 from django.utils import timezone
 
+from chatplatform import telemetry
 from chatplatform.ai import get_embedder
 from chatplatform.ai.base import ProviderError
 from chatplatform.calls import FailureKind, classify_failure
@@ -62,7 +63,10 @@ def knowledge_document_ingest(*, document_id: int, progress: Progress | None = N
     """
     document = _document_claim(document_id)
     try:
-        _document_index(document, progress)
+        with telemetry.context(
+            tenant_type="chatbot", tenant_id=document.chatbot.chatbot_id, feature="ingestion"
+        ):
+            _document_index(document, progress)
     except Exception as exc:
         _document_fail(document, exc)
         if _is_transient(exc):

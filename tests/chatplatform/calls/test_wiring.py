@@ -17,6 +17,8 @@ from tests.fakes.pinecone_server import FakePineconeServer, pinecone_server  # n
 from tests.tracking.factories import shopify_integration
 from tracking.clients.base import OrderClientError
 from tracking.clients.shopify import ShopifyClient
+from tracking.extraction import OrderVariables
+from tracking.services import order_lookup
 
 
 def only(spans, operation: str) -> telemetry.CallRecord:
@@ -246,3 +248,25 @@ def test_a_refused_commerce_request_records_its_code(shopify_server: FakeShopify
     assert span.outcome == "error"
     assert span.attributes["error.code"] == "order_auth_failed"
     assert span.attributes["failure.kind"] == "configuration"
+
+
+@pytest.mark.django_db
+def test_an_order_lookup_records_its_commerce_calls_for_its_chatbot(
+    shopify_server: FakeShopifyServer,  # noqa: F811
+    spans,
+):
+    shopify_server.add_order("NV-2", fulfillment="FULFILLED", email="b@example.dk", zip_code="2100")
+    integration = shopify_integration(shopify_server)
+
+    result = order_lookup(
+        chatbot=integration.chatbot,
+        variables=OrderVariables(order_number="NV-2", email="b@example.dk"),
+        channel="api",
+    )
+
+    assert result.outcome == "verified"
+    commerce = [span for span in spans if span.operation == "commerce"]
+    assert commerce
+    assert {(s.tenant_type, s.tenant_id, s.feature) for s in commerce} == {
+        ("chatbot", integration.chatbot.chatbot_id, "order_lookup")
+    }

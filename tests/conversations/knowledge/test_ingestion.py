@@ -2,6 +2,7 @@
 
 import pytest
 
+from chatplatform import telemetry
 from chatplatform.ai import get_embedder
 from chatplatform.errors import ApplicationError
 from chatplatform.models import LocalVector
@@ -387,3 +388,16 @@ def test_a_rejected_embedding_key_fails_the_document_without_asking_for_a_retry(
 
     assert document.status == Status.FAILED
     assert document.error.startswith("Embedding failed: ")
+
+
+def test_the_calls_of_an_ingestion_are_recorded_for_its_chatbot(ingested, chatbot, settings):
+    settings.TELEMETRY_ENABLED = True
+    records = []
+    unsubscribe = telemetry.subscribe(records.append)
+    try:
+        ingested(content=long_markdown(3))
+    finally:
+        unsubscribe()
+
+    assert {"embeddings", "vector_upsert"} <= {record.operation for record in records}
+    assert {(r.tenant_type, r.tenant_id, r.feature) for r in records} == {("chatbot", "vinbar", "ingestion")}
