@@ -25,34 +25,14 @@ def _invalid(fields: dict[str, Any]) -> ApplicationError:
     return ApplicationError("invalid", "The job is not valid.", fields=fields)
 
 
-def job_create(
-    kind: str,
-    payload: dict | None = None,
-    *,
-    priority: int = 5,
-    run_at: datetime | None = None,
-    idempotency_key: str | None = None,
-    created_by=None,
-    chatbot_id: str | None = None,
-    origin: str | None = None,
-    origin_detail: str = "",
-) -> Job:
-    """Create a job of a registered kind and wake a worker up once it is committed.
+def job_create(kind: str, payload: dict | None = None, **options: Any) -> Job:
+    """Create a job of a registered kind and wake a worker up once it is committed; `options`
+    as `job_create_or_get` takes them.
 
     A second create with the same idempotency key (per chatbot) returns the first job. Raises
     ApplicationError `invalid` with the field errors for an unknown kind or a bad payload.
     """
-    job, _ = job_create_or_get(
-        kind,
-        payload,
-        priority=priority,
-        run_at=run_at,
-        idempotency_key=idempotency_key,
-        created_by=created_by,
-        chatbot_id=chatbot_id,
-        origin=origin,
-        origin_detail=origin_detail,
-    )
+    job, _ = job_create_or_get(kind, payload, **options)
     return job
 
 
