@@ -16,7 +16,6 @@ import socket
 import threading
 import time
 import uuid
-from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,15 +26,11 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from chatplatform import telemetry
 from chatplatform.jobs.errors import JobCancelled, JobError, JobLeaseLost
 from chatplatform.jobs.models import Job
 from chatplatform.jobs.registry import JobKind, kind_get
 from chatplatform.jobs.wakeups import jobs_wake
-
-try:
-    from chatplatform import telemetry
-except ImportError:  # the telemetry app is not installed: jobs run without spans
-    telemetry = None
 
 logger = logging.getLogger(__name__)
 
@@ -172,15 +167,14 @@ def job_run(job: Job) -> str:
     keeper = _LeaseKeeper(job.pk, job.lease_token)
     keeper.start()
     try:
-        span = (
-            telemetry.span(operation="job", provider="celery", model=job.kind)
-            if telemetry is not None
-            else nullcontext()
-        )
-        feature = telemetry.context(feature="job") if telemetry is not None else nullcontext()
-        with feature, span as call:
+        # A chatbot's job, and the calls it makes, are counted for that chatbot.
+        tenant = {"tenant_type": "chatbot", "tenant_id": job.chatbot} if job.chatbot else {}
+        with (
+            telemetry.context(feature="job", **tenant),
+            telemetry.span(operation="job", provider="celery", model=job.kind) as call,
+        ):
             outcome, code = _execute(kind, job)
-            if code and call is not None:
+            if code:
                 call.fail(code)
         return outcome
     finally:

@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from chatplatform import telemetry
 from chatplatform.errors import ApplicationError
 from chatplatform.jobs.models import Job
 from chatplatform.jobs.runner import job_claim, job_run, jobs_run_available, retry_delay
@@ -194,3 +195,19 @@ def test_progress_is_recorded_while_the_job_runs(tmp_path):
     assert seen == [(0, ""), (0, "step 1"), (50, "step 2")]
     job.refresh_from_db()
     assert (job.status, job.progress, job.result["pid"] > 0) == (Job.Status.SUCCEEDED, 100, True)
+
+
+def test_a_run_is_recorded_as_a_job_call_of_its_chatbot(settings):
+    settings.TELEMETRY_ENABLED = True
+    records = []
+    unsubscribe = telemetry.subscribe(records.append)
+    try:
+        job = job_create("test_noop", {}, chatbot_id="shop-a")
+        job_run(job_claim())
+    finally:
+        unsubscribe()
+
+    [record] = [r for r in records if r.operation == "job"]
+    assert (record.request_model, record.outcome, record.feature) == ("test_noop", "ok", "job")
+    assert (record.tenant_type, record.tenant_id) == ("chatbot", "shop-a")
+    assert Job.objects.get(pk=job.pk).status == Job.Status.SUCCEEDED
