@@ -10,7 +10,10 @@ class JobsConfig(AppConfig):
     def ready(self) -> None:
         from django.utils.module_loading import autodiscover_modules
 
-        from chatplatform.jobs import kinds  # noqa: F401  (registration on import)
+        from chatplatform.jobs import (
+            kinds,  # noqa: F401  (registration on import)
+            tasks,  # noqa: F401  (wake-ups are sent by task name)
+        )
 
         # Each installed app declares its kinds (and retention cleaners) in a `jobs` module.
         autodiscover_modules("jobs")

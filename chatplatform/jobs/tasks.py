@@ -15,13 +15,14 @@ from chatplatform.jobs.models import Job
 from chatplatform.jobs.runner import jobs_run_available
 from chatplatform.jobs.services import job_create
 from chatplatform.jobs.services import jobs_sweep as jobs_sweep_service
+from chatplatform.jobs.wakeups import JOBS_RUN_TASK
 
 logger = logging.getLogger(__name__)
 
 _PERIOD_SECONDS = {"days": 86400, "hours": 3600, "minutes": 60, "seconds": 1, "microseconds": 1e-6}
 
 
-@shared_task(name="chatplatform.jobs.tasks.jobs_run", acks_late=True, ignore_result=True)
+@shared_task(name=JOBS_RUN_TASK, acks_late=True, ignore_result=True)
 def jobs_run() -> int:
     """Wake up: run the best runnable jobs while there are any (within JOBS_DRAIN_SECONDS)."""
     return jobs_run_available()

@@ -11,11 +11,14 @@ from django.conf import settings
 from django.db import transaction
 from kombu.exceptions import OperationalError as BrokerError
 
+from chatplatform.celery import app
+
 logger = logging.getLogger(__name__)
 
 # Further ahead than this, no delayed message is sent: the sweeper's wake-ups start the job. (A
 # broker holds delayed messages in the worker's memory, and Redis hands long ones out again.)
 MAX_DELAY_SECONDS = 60.0
+JOBS_RUN_TASK = "chatplatform.jobs.tasks.jobs_run"
 
 
 def jobs_wake(count: int = 1, *, delay: float = 0.0) -> None:
@@ -24,11 +27,13 @@ def jobs_wake(count: int = 1, *, delay: float = 0.0) -> None:
         return
 
     def send() -> None:
-        from chatplatform.jobs.tasks import jobs_run
-
+        # By name: the task lives in `tasks`, which imports the runner and services that call
+        # this. Registered in every process (JobsConfig.ready), the signature resolves to the
+        # task itself, with its options (and eager mode in tests).
+        wakeup = app.signature(JOBS_RUN_TASK)
         try:
             for _ in range(count):
-                jobs_run.apply_async(queue=settings.JOBS_QUEUE, countdown=delay or None)
+                wakeup.apply_async(queue=settings.JOBS_QUEUE, countdown=delay or None)
         except BrokerError:
             logger.warning("Could not wake a job worker up; the sweeper will", exc_info=True)
 
