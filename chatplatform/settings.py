@@ -10,6 +10,7 @@ import ipaddress
 import logging
 import os
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -45,6 +46,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_api_key",
     "drf_spectacular",
+    "knox",
     "django_celery_beat",
     "chatplatform",
     "chatplatform.runtime_config",
@@ -265,6 +267,21 @@ KB_CHUNK_OVERLAP_TOKENS = env.int("KB_CHUNK_OVERLAP_TOKENS", default=50)
 # Every document (knowledge base and tutor): a longer PDF, or a slower read, is refused.
 DOCUMENT_MAX_PAGES = env.int("DOCUMENT_MAX_PAGES", default=2000)
 DOCUMENT_EXTRACTION_TIMEOUT_SECONDS = env.float("DOCUMENT_EXTRACTION_TIMEOUT_SECONDS", default=60.0)
+
+# --- Tutor ------------------------------------------------------------------------------------
+# Learners' API tokens (django-rest-knox): `Authorization: Bearer <token>`, expiring, revocable.
+REST_KNOX = {
+    "AUTH_HEADER_PREFIX": "Bearer",
+    "TOKEN_TTL": timedelta(hours=env.int("TUTOR_TOKEN_TTL_HOURS", default=24)),
+    "TOKEN_LIMIT_PER_USER": env.int("TUTOR_TOKEN_LIMIT_PER_USER", default=20),
+}
+# Uploads: bytes per file, files per request and PDF pages; a larger file is refused up front.
+TUTOR_MAX_UPLOAD_BYTES = env.int("TUTOR_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
+TUTOR_MAX_FILES_PER_REQUEST = env.int("TUTOR_MAX_FILES_PER_REQUEST", default=10)
+TUTOR_MAX_PAGES = env.int("TUTOR_MAX_PAGES", default=500)
+# Extraction runs in a child process with these limits (wall seconds, address space in MB).
+TUTOR_EXTRACTION_TIMEOUT_SECONDS = env.float("TUTOR_EXTRACTION_TIMEOUT_SECONDS", default=60.0)
+TUTOR_EXTRACTION_MEMORY_MB = env.int("TUTOR_EXTRACTION_MEMORY_MB", default=1024)
 
 # --- HTTP, static and media ------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
