@@ -62,6 +62,14 @@ def document_kind(*, name: str, data: bytes) -> str:
     return by_name
 
 
+def document_sniff(data: bytes) -> str:
+    """What the bytes alone say: `pdf`, `docx`, `zip` (any other archive), `binary` or `text`.
+
+    For callers that weigh a declared type against the content (the tutor refuses a mismatch).
+    """
+    return _sniff(data)
+
+
 def _sniff(data: bytes) -> str:
     """`pdf`, `docx`, `zip` (any other archive), `binary` or `text`."""
     if data.startswith(b"%PDF-"):
