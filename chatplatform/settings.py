@@ -452,6 +452,17 @@ RETENTION_DAYS = env.int("RETENTION_DAYS", default=30)
 BEAT_LOCK_SECONDS = env.float("BEAT_LOCK_SECONDS", default=30.0)
 CELERY_BEAT_SCHEDULER = "chatplatform.jobs.beat:LockedDatabaseScheduler"
 
+# --- Conversation analytics (analytics/; docs/analytics.md) -----------------------------------
+# Performance records, ratings, insights, order lookups, context chunks and conversations are
+# deleted after this many days (daily rollups are kept), in batches of this many rows, each its
+# own short transaction.
+ANALYTICS_RETENTION_DAYS = env.int("ANALYTICS_RETENTION_DAYS", default=30)
+ANALYTICS_RETENTION_BATCH_SIZE = env.int("ANALYTICS_RETENTION_BATCH_SIZE", default=2000)
+# Defaults of the runtime config key `analytics_quiet_minutes`: a conversation quiet this long
+# after an answer counts as resolved (assumed), and is then classified and scored.
+ANALYTICS_RESOLUTION_ASSUME_MINUTES = env.int("ANALYTICS_RESOLUTION_ASSUME_MINUTES", default=30)
+ANALYTICS_ANALYSIS_QUIET_MINUTES = env.int("ANALYTICS_ANALYSIS_QUIET_MINUTES", default=30)
+
 # --- Calls to providers and external systems (chatplatform/calls) ------------------------------
 # Requests sent at the same time when one embeddings call holds more than
 # OPENAI_EMBEDDING_BATCH_SIZE texts (document ingestion: DOCUMENT_EMBED_CONCURRENCY).
