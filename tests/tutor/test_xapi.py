@@ -1,0 +1,102 @@
+"""xAPI statements built from the interaction log."""
+
+import uuid
+from datetime import UTC, datetime
+
+from tutor.learning.xapi import Event, iso_duration, statements_for
+
+BASE = "https://tutor.example/"
+AT = datetime(2026, 3, 2, 12, 30, 5, 250000, tzinfo=UTC)
+
+
+def event(kind, **data):
+    return Event(
+        id=41, learner_id=7, kind=kind, created_at=AT, session_id=3, session_title="Biology", data=data
+    )
+
+
+def test_a_quiz_attempt_is_a_completed_assessment_with_one_answered_statement_per_question():
+    statements = statements_for(
+        event(
+            "quiz_attempted",
+            quiz=9,
+            attempt=12,
+            correct=1,
+            total=2,
+            time_taken_s=75.5,
+            answers=[
+                {"question": 100, "type": "multiple_choice", "given": "Chlorophyll", "correct": True},
+                {"question": 101, "type": "true_false", "given": "false", "correct": False},
+            ],
+        ),
+        BASE,
+    )
+
+    completed, first, second = statements
+    assert completed["verb"]["id"] == "http://adlnet.gov/expapi/verbs/completed"
+    assert completed["object"]["id"] == "https://tutor.example/tutor/sessions/3/quizzes/9"
+    assert completed["object"]["definition"]["type"] == "http://adlnet.gov/expapi/activities/assessment"
+    assert completed["result"] == {
+        "score": {"scaled": 0.5, "raw": 1, "min": 0, "max": 2},
+        "completion": True,
+        "duration": "PT1M15.5S",
+    }
+    assert (
+        completed["context"]["contextActivities"]["parent"][0]["id"]
+        == "https://tutor.example/tutor/sessions/3"
+    )
+    assert first["verb"]["id"] == "http://adlnet.gov/expapi/verbs/answered"
+    assert first["object"]["definition"]["interactionType"] == "choice"
+    assert first["result"] == {"success": True, "response": "Chlorophyll"}
+    assert second["object"]["definition"]["interactionType"] == "true-false"
+    assert second["context"]["contextActivities"]["parent"][0]["id"] == completed["object"]["id"]
+
+
+def test_every_statement_has_actor_verb_object_timestamp_and_a_stable_id():
+    [first] = statements_for(event("lesson_viewed", lesson=4), BASE)
+    [again] = statements_for(event("lesson_viewed", lesson=4), BASE)
+
+    assert first == again
+    uuid.UUID(first["id"])
+    assert first["actor"] == {"objectType": "Agent", "account": {"homePage": BASE, "name": "7"}}
+    assert first["verb"] == {
+        "id": "http://adlnet.gov/expapi/verbs/experienced",
+        "display": {"en-US": "experienced"},
+    }
+    assert first["object"]["id"] == "https://tutor.example/tutor/sessions/3/lessons/4"
+    assert first["timestamp"] == "2026-03-02T12:30:05.250Z"
+    assert first["version"] == "1.0.3"
+
+
+def test_a_summary_reports_its_concept_coverage_as_the_score():
+    [statement] = statements_for(
+        event(
+            "summary_submitted",
+            summary=5,
+            covered=["chlorophyll", "glucose", "stomata"],
+            missed=["calvin cycle"],
+        ),
+        BASE,
+    )
+
+    assert statement["verb"]["id"] == "http://adlnet.gov/expapi/verbs/commented"
+    assert statement["result"]["score"] == {"scaled": 0.75, "raw": 3, "min": 0, "max": 4}
+    assert statement["result"]["extensions"]["https://tutor.example/xapi/extensions/missed-concepts"] == [
+        "calvin cycle"
+    ]
+
+
+def test_unknown_kinds_become_interacted_with_the_kind_described():
+    [statement] = statements_for(event("flashcards_flipped"), BASE)
+
+    assert statement["verb"]["id"] == "http://adlnet.gov/expapi/verbs/interacted"
+    assert statement["object"]["id"] == "https://tutor.example/tutor/sessions/3"
+    assert statement["object"]["definition"]["description"] == {"en-US": "flashcards_flipped"}
+    assert "contextActivities" not in statement["context"]
+
+
+def test_durations_are_iso_8601():
+    assert iso_duration(0) == "PT0S"
+    assert iso_duration(59) == "PT59S"
+    assert iso_duration(3600) == "PT1H"
+    assert iso_duration(3725.25) == "PT1H2M5.25S"
