@@ -144,3 +144,69 @@ class ChatbotTopic(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class DailyRollup(models.Model):
+    """One chatbot's day, per flow (`flow` "" = all flows), as counts and sums the dashboards add up.
+
+    Recomputed whole from the raw rows (analytics/rollups.py), so a rerun changes nothing. Answer
+    figures count answers made that day; conversation figures (topic, score, resolution, visitors)
+    count the conversations that started that day, and only the all-flows row has them. TTFT
+    percentiles come from `ttft_histogram` (1 % wide buckets), which add up across days and flows.
+    """
+
+    ALL_FLOWS = ""
+
+    chatbot = models.ForeignKey(
+        "conversations.ChatbotSettings", on_delete=models.CASCADE, related_name="daily_rollups"
+    )
+    day = models.DateField()
+    flow = models.CharField(max_length=16, blank=True)
+    answers = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0, help_text="Answers failed or interrupted.")
+    stopped = models.PositiveIntegerField(default=0)
+    not_found = models.PositiveIntegerField(default=0)
+    ttft_sum_ms = models.FloatField(default=0)
+    ttft_count = models.PositiveIntegerField(default=0)
+    ttft_histogram = models.JSONField(default=dict, blank=True, help_text="Bucket index: answers.")
+    tokens_per_s_sum = models.FloatField(default=0)
+    tokens_per_s_count = models.PositiveIntegerField(default=0)
+    output_tokens = models.BigIntegerField(default=0)
+    # The flow's answers weighted by their conversation's score (the per-flow table's average).
+    answer_score_sum = models.PositiveIntegerField(default=0)
+    answer_score_count = models.PositiveIntegerField(default=0)
+    messages = models.PositiveIntegerField(default=0)
+    questions = models.PositiveIntegerField(default=0)
+    conversations = models.PositiveIntegerField(default=0)
+    unique_visitors = models.PositiveIntegerField(default=0, help_text="Of the day alone.")
+    score_sum = models.PositiveIntegerField(default=0)
+    score_count = models.PositiveIntegerField(default=0)
+    score_counts = models.JSONField(default=dict, blank=True, help_text="Score: conversations.")
+    resolution_open = models.PositiveIntegerField(default=0)
+    resolution_confirmed = models.PositiveIntegerField(default=0)
+    resolution_assumed = models.PositiveIntegerField(default=0)
+    resolution_unresolved = models.PositiveIntegerField(default=0)
+    ratings_up = models.PositiveIntegerField(default=0)
+    ratings_down = models.PositiveIntegerField(default=0)
+    topics = models.JSONField(default=dict, blank=True, help_text='Topic ("" = not analysed): conversations.')
+    order_lookups = models.JSONField(default=dict, blank=True, help_text="Outcome: lookups.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-day", "chatbot", "flow"]
+        constraints = [
+            models.UniqueConstraint(fields=["chatbot", "day", "flow"], name="daily_rollup_unique"),
+        ]
+        indexes = [models.Index(fields=["day"], name="daily_rollup_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.flow or 'all flows'}"
+
+
+class AnalyticsDashboard(DailyRollup):
+    """Not stored: the admin index's "Dashboards" entry, which opens a chatbot's charts."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "dashboard"
+        verbose_name_plural = "dashboards"
