@@ -1,0 +1,1 @@
+"""A learner's documents: upload checks, the read in a limited child process, processing."""

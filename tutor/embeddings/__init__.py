@@ -1,0 +1,1 @@
+"""Passage vectors: the embedding queue and the search over a session's passages."""
