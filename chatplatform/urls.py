@@ -15,8 +15,10 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("conversations.urls")),
+    path("api/v1/", include("analytics.rating_urls")),
     path("api/v1/", include("tracking.urls")),
     path("api/v1/", include("chatplatform.jobs.urls")),
+    path("api/v1/", include("tutor.urls")),
     path("chat/<slug:chatbot_id>/", demo_views.chat_demo, name="chat-demo"),
     path("metrics", monitoring_views.metrics, name="metrics"),
     # Any other API path is the API's JSON 404, also with DEBUG on, where Django would show its
