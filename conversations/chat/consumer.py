@@ -5,6 +5,7 @@ answer itself runs in its own task and reaches this socket through the answer's 
 """
 
 import asyncio
+import functools
 import logging
 import uuid
 from typing import Any, Literal, TypedDict
@@ -24,6 +25,7 @@ from conversations.chat.models import Message
 from conversations.chat.pipeline import answer_start, answer_stop
 from conversations.chat.rate_limits import RateLimiter, connection_admit, connection_release
 from conversations.chat.selectors import ChatState
+from conversations.chat.socket_extensions import FrameHandler, frame_handler
 
 logger = logging.getLogger(__name__)
 
@@ -133,8 +135,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
             event["type"]
         )
         if handler is None:
-            await self.send_error("unknown_event_type", f"Unknown event type '{event['type'][:40]}'.")
-            return
+            extension = frame_handler(event["type"])
+            if extension is None:
+                await self.send_error("unknown_event_type", f"Unknown event type '{event['type'][:40]}'.")
+                return
+            handler = functools.partial(self.on_extension, extension)
         await handler(event)
 
     async def on_message(self, event: dict[str, Any]) -> None:
@@ -178,6 +183,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
             )
             return
         await self.replay(message_id, after_seq=after_seq)
+
+    async def on_extension(self, extension: FrameHandler, event: dict[str, Any]) -> None:
+        """A frame another app answers (`socket_extensions`), e.g. a rating."""
+        try:
+            reply = await extension(self.state, event)
+        except ApplicationError as exc:
+            await self.send_error(exc.code, exc.message)
+            return
+        await self.send(text_data=encode(reply))
 
     async def replay(self, message_id: str, *, after_seq: int) -> None:
         """Resend an answer after `after_seq`, then follow it live if it is still streaming.

@@ -257,8 +257,11 @@ async def _answer_stream(run: AnswerRun, held: telemetry.Held) -> None:
         await asyncio.sleep(0)
         if buffer.stop_requested:
             await stream.aclose()
+        reading_from = time.perf_counter()
         async for delta in stream:
             if not saved:
+                # The provider's own time to its first token (the first read sends the request).
+                run.mark("provider_ttft_ms", reading_from)
                 run.mark_request_sent()  # if the transport did not say so (no HTTP request)
                 try:
                     await persist
@@ -339,6 +342,12 @@ async def _finish(
     }
     if usage is None:
         metrics["tokens_estimated"] = True
+    else:
+        # Only provider streams report usage; fixed replies (order steps, notices) do not.
+        metrics["provider"] = get_chat_provider().name
+        metrics["output_tokens"] = usage.completion_tokens
+    if first_token_at:
+        metrics["stream_ms"] = round(streaming_s * 1000, 2)
     ANSWERS.labels(status).inc()
     if first_token_at:
         TTFT_SECONDS.observe(first_token_at - run.received_at)

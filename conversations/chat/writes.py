@@ -241,19 +241,18 @@ class AnswerOutcome:
 
 
 def answers_update(outcomes: Sequence[AnswerOutcome]) -> None:
-    """Save answers once, with their final status, all or none, and queue the background record
-    of those grounded in context (one task for all of them)."""
+    """Save answers once, with their final status, all or none, and queue their background
+    record (one task for all of them: the context chunks, and what listens to `answers_recorded`)."""
     if not outcomes:
         return
     now = timezone.now()
     conversation_ids = list(dict.fromkeys(outcome.conversation_id for outcome in outcomes))
     with transaction.atomic():
         _answers_update_each(outcomes, conversation_ids, now)
-    records = [{"answer_id": o.answer_id, "context": o.context} for o in outcomes if o.context]
-    if records:
-        # At once when the statement above has committed; at the end of the caller's transaction
-        # when there is one.
-        transaction.on_commit(lambda: answers_record.delay(records))
+    records = [{"answer_id": o.answer_id, "context": o.context} for o in outcomes]
+    # At once when the statement above has committed; at the end of the caller's transaction
+    # when there is one.
+    transaction.on_commit(lambda: answers_record.delay(records))
 
 
 def _answers_update_each(outcomes, conversation_ids, now) -> None:
