@@ -6,12 +6,14 @@ class AnalyticsConfig(AppConfig):
     name = "analytics"
 
     def ready(self) -> None:
-        # Hooks into the chat (which does not import this app), the runtime config key, and the
-        # retention cleaner; job kinds are found by the jobs app (`analytics/jobs.py`).
+        # Hooks into the chat (which does not import this app), the runtime config key, the
+        # retention cleaner and the records' admin; the jobs app finds the job kinds itself.
         from analytics.config import config_keys_register
         from analytics.receivers import receivers_connect
+        from analytics.records_admin import records_admin_register
         from analytics.retention import cleaners_register
 
         config_keys_register()
         receivers_connect()
         cleaners_register()
+        records_admin_register()
