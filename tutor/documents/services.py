@@ -80,7 +80,7 @@ def documents_upload(
                     "document_uploaded",
                     session=session,
                     document=result.document.pk,
-                    kind=result.document.kind,
+                    document_kind=result.document.kind,
                     size_bytes=result.document.size_bytes,
                     duplicate=result.duplicate,
                 )
