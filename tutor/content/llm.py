@@ -1,0 +1,72 @@
+"""What the generators share when a language model writes the content.
+
+The model sees the passages labelled `C1`, `C2`, ... and must answer in JSON that names the label
+of each item's source and quotes it; labels map back to chunk ids here, and every quote is checked
+against its chunk before anything is kept. Personal details are redacted before the passages
+leave, as everywhere else text goes to a provider.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chatplatform.ai.base import ChatProvider
+from chatplatform.documents.chunking import token_count
+from chatplatform.personal_data import redact_personal
+from tutor.content.drafts import SourceChunk
+from tutor.content.text import normalise_space
+
+# Passages beyond this many tokens are left out of a prompt (the local rules read them all).
+PROMPT_SOURCE_TOKENS = 6000
+
+GROUNDING_RULES = (
+    "Use only the passages below; each is labelled like [C1]. For every item give `source`, the "
+    "label of the passage it comes from, and `quote`, an exact, contiguous sentence copied from "
+    "that passage that supports it. Never invent facts."
+)
+
+
+def sources_listing(
+    chunks: list[SourceChunk], *, budget: int = PROMPT_SOURCE_TOKENS
+) -> tuple[str, dict[str, SourceChunk]]:
+    """The passages as prompt text, and each label's chunk."""
+    labels: dict[str, SourceChunk] = {}
+    parts: list[str] = []
+    used = 0
+    for chunk in chunks:
+        text = normalise_space(redact_personal(chunk.text))
+        cost = token_count(text)
+        if parts and used + cost > budget:
+            break
+        used += cost
+        label = f"C{len(labels) + 1}"
+        labels[label] = chunk
+        parts.append(f"[{label}] {text}")
+    return "\n\n".join(parts), labels
+
+
+def source_chunk(item: dict[str, Any], labels: dict[str, SourceChunk]) -> SourceChunk | None:
+    label = str(item.get("source") or "").strip().strip("[]").upper()
+    return labels.get(label)
+
+
+def text_field(item: dict[str, Any], name: str, *, limit: int = 2000) -> str:
+    value = item.get(name)
+    return normalise_space(value)[:limit] if isinstance(value, str) else ""
+
+
+def list_field(item: dict[str, Any], name: str) -> list[str]:
+    value = item.get(name)
+    if not isinstance(value, list):
+        return []
+    return [normalise_space(str(entry))[:500] for entry in value if isinstance(entry, str | int | float)]
+
+
+def items(result: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    value = result.get(name)
+    return [entry for entry in value if isinstance(entry, dict)] if isinstance(value, list) else []
+
+
+async def ask(provider: ChatProvider, *, system: str, user: str) -> dict[str, Any]:
+    """One JSON object from the provider (re-asked once on invalid JSON by the provider)."""
+    return await provider.complete_json(system=system, user=user, max_attempts=2)
