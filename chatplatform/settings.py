@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "tracking",
     "analytics",
     "tutor",
+    "tutor.content",
 ]
 
 MIDDLEWARE = [
