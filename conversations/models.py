@@ -6,6 +6,12 @@ from django.db import models
 from rest_framework_api_key.models import AbstractAPIKey
 
 from chatplatform.fields import EncryptedTextField
+from conversations.knowledge.layouts import (
+    DEFAULT_SOURCE_FIELD,
+    DEFAULT_TEXT_FIELD,
+    DEFAULT_TITLE_FIELD,
+    validate_embedding_model,
+)
 from conversations.prompt_rules import Purpose, prompt_template_validate
 
 chatbot_id_validator = RegexValidator(
@@ -76,6 +82,37 @@ class ChatbotSettings(models.Model):
     apiflow_knowledgebase_index = models.CharField(
         max_length=45, blank=True, validators=[index_name_validator]
     )
+    # How the indexes are laid out, for indexes another system wrote (`knowledge/layouts.py`).
+    # NULL (the chatbot's id) and "" (the index's default namespace) are two different places.
+    pinecone_namespace = models.CharField(  # noqa: DJ001
+        max_length=255,
+        null=True,
+        blank=True,
+        help_text="Pinecone namespace of the records. Empty: the chatbot's id; __default__: the "
+        "index's default namespace.",
+    )
+    metadata_text_field = models.CharField(
+        max_length=64, default=DEFAULT_TEXT_FIELD, help_text="Metadata field holding the passage text."
+    )
+    metadata_title_field = models.CharField(
+        max_length=64,
+        default=DEFAULT_TITLE_FIELD,
+        blank=True,
+        help_text="Metadata field holding the passage's title (empty: none).",
+    )
+    metadata_source_field = models.CharField(
+        max_length=64,
+        default=DEFAULT_SOURCE_FIELD,
+        blank=True,
+        help_text="Metadata field holding the source page's URL (empty: none).",
+    )
+    embedding_model = models.CharField(
+        max_length=100,
+        blank=True,
+        validators=[validate_embedding_model],
+        help_text="Model the indexes were built with, e.g. text-embedding-ada-002 or "
+        "text-embedding-3-large@1024. Empty: the platform's embedding model.",
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -124,6 +161,17 @@ class Flow(models.Model):
     description = models.TextField(blank=True, help_text="What this flow answers; the router reads it.")
     example_questions = models.JSONField(default=list, blank=True)
     is_enabled = models.BooleanField(default=True)
+    # Overrides of the chatbot's index layout for this flow's index; empty: the chatbot's.
+    pinecone_namespace = models.CharField(  # noqa: DJ001  (NULL: the chatbot's; "": the default)
+        max_length=255,
+        null=True,
+        blank=True,
+        help_text="Empty: the chatbot's namespace; __default__: the index's default namespace.",
+    )
+    metadata_text_field = models.CharField(max_length=64, blank=True)
+    metadata_title_field = models.CharField(max_length=64, blank=True)
+    metadata_source_field = models.CharField(max_length=64, blank=True)
+    embedding_model = models.CharField(max_length=100, blank=True, validators=[validate_embedding_model])
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -237,16 +237,21 @@ class PineconeVectorStore:
         namespace: str,
         controller_host: str | None = None,
         timeout: float | None = None,
+        default_namespace: bool = False,
     ) -> None:
         """`controller_host` and `timeout` default to `PINECONE_CONTROLLER_HOST` and
-        `PINECONE_TIMEOUT_SECONDS`; an unset controller host means Pinecone's public API."""
+        `PINECONE_TIMEOUT_SECONDS`; an unset controller host means Pinecone's public API.
+        `default_namespace=True` (with `namespace=""`) reads and writes the index's default
+        namespace, where indexes written by other systems often keep everything."""
         if not api_key:
             raise VectorStoreError(VECTOR_STORE_AUTH_FAILED, "No Pinecone API key is configured.")
         if not index_name:
             raise VectorStoreError(VECTOR_STORE_INDEX_NOT_FOUND, "No Pinecone index is configured.")
-        if not namespace:
-            # The default namespace would be shared by every chatbot using the index.
+        if not namespace and not default_namespace:
+            # The default namespace would be shared by every chatbot using the index: only on request.
             raise ValueError("A Pinecone vector store needs a namespace.")
+        if namespace and default_namespace:
+            raise ValueError("default_namespace=True takes no namespace name.")
         if timeout is not None and timeout <= 0:
             raise ValueError("timeout must be positive.")
         self._api_key = api_key

@@ -17,14 +17,19 @@ from collections.abc import Callable, Sequence
 from django.utils import timezone
 
 from chatplatform import telemetry
-from chatplatform.ai import get_embedder
 from chatplatform.ai.base import ProviderError
 from chatplatform.calls import FailureKind, classify_failure
 from chatplatform.documents.pipeline import document_ingest, embedding_model_name, vector_ids, vectors_delete
 from chatplatform.documents.status import DocumentProgress
 from chatplatform.errors import ApplicationError
 from chatplatform.vectorstores.base import VectorRecord, VectorStore, VectorStoreError
-from conversations.knowledge.stores import document_previous_store, flow_index_name, vector_store_for
+from conversations.knowledge.layouts import embedder_for
+from conversations.knowledge.stores import (
+    document_previous_store,
+    flow_index_name,
+    flow_layout,
+    vector_store_for,
+)
 from conversations.models import KnowledgeDocument
 
 __all__ = [
@@ -88,8 +93,12 @@ def _document_claim(document_id: int) -> KnowledgeDocument:
 def _document_index(document: KnowledgeDocument, progress: Progress | None) -> None:
     chatbot = document.chatbot
     index_name = flow_index_name(chatbot, document.flow)
-    store = _UpsertCounter(vector_store_for(chatbot=chatbot, index_name=index_name))
-    embedder = get_embedder()
+    # Written as the flow's index is laid out, so that retrieval finds it beside older records.
+    layout = flow_layout(chatbot, document.flow)
+    store = _UpsertCounter(
+        vector_store_for(chatbot=chatbot, index_name=index_name, namespace=layout.namespace)
+    )
+    embedder = embedder_for(layout.embedding_model)
     planned = 0
 
     def report(step: DocumentProgress) -> None:

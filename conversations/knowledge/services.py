@@ -22,7 +22,6 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 from rest_framework import status
 
-from chatplatform.ai import get_embedder
 from chatplatform.ai.base import ProviderError
 from chatplatform.documents.extraction import document_size_check, document_text_extract
 from chatplatform.errors import ApplicationError
@@ -34,7 +33,13 @@ from conversations.knowledge.ingestion import (
     knowledge_document_ingest,
     vectors_delete,
 )
-from conversations.knowledge.stores import document_previous_store, flow_index_name, vector_store_for
+from conversations.knowledge.layouts import embedder_for
+from conversations.knowledge.stores import (
+    document_previous_store,
+    flow_index_name,
+    flow_layout,
+    vector_store_for,
+)
 from conversations.knowledge.tasks import ingest_document
 from conversations.models import ChatbotSettings, KnowledgeDocument
 
@@ -284,7 +289,7 @@ def _unchanged_document(
         sha256=digest,
         status=_Status.READY,
         indexed_in=index_name,
-        embedding_model=embedding_model_name(get_embedder()),
+        embedding_model=embedding_model_name(embedder_for(flow_layout(chatbot, flow).embedding_model)),
     ).first()
     if document is None or (title.strip() and document.title != title.strip()[:200]):
         return None
@@ -333,5 +338,8 @@ def _document_stores(document: KnowledgeDocument) -> list[VectorStore]:
     except ApplicationError:
         return stores
     if current != document.indexed_in:
-        stores.append(vector_store_for(chatbot=document.chatbot, index_name=current))
+        layout = flow_layout(document.chatbot, document.flow)
+        stores.append(
+            vector_store_for(chatbot=document.chatbot, index_name=current, namespace=layout.namespace)
+        )
     return stores

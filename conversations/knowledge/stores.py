@@ -1,8 +1,10 @@
 """Which vector store and index a chatbot's flow uses.
 
-A chatbot with a Pinecone key uses its own Pinecone project; every other chatbot uses the local
-store. Either way the namespace is the chatbot's id, and the index name comes from the chatbot's
-own settings, never from a request, so one chatbot can never reach another chatbot's vectors.
+A chatbot with a Pinecone key uses its own Pinecone project, in the namespace its settings name
+(by default its id; `knowledge/layouts.py`); every other chatbot uses the local store, whose
+table all chatbots share, so there the namespace is always the chatbot's id. The index name comes
+from the chatbot's own settings, never from a request, so one chatbot can never reach another
+chatbot's vectors.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from django.conf import settings
 
 from chatplatform.errors import ApplicationError
 from chatplatform.vectorstores.base import VectorStore
+from conversations.knowledge.layouts import IndexLayout, index_layout
 from conversations.models import FLOW_INDEX_FIELDS, ChatbotSettings, Flow, KnowledgeDocument
 
 
@@ -37,8 +40,11 @@ def flow_index_name(chatbot: ChatbotSettings, flow: Flow | str) -> str:
     return index_name
 
 
-def vector_store_for(*, chatbot: ChatbotSettings, index_name: str) -> VectorStore:
-    """The store of one of the chatbot's configured indexes, in the chatbot's own namespace.
+def vector_store_for(
+    *, chatbot: ChatbotSettings, index_name: str, namespace: str | None = None
+) -> VectorStore:
+    """The store of one of the chatbot's configured indexes, in the chatbot's own namespace, or
+    in `namespace` (from the flow's `IndexLayout`; "" is the default one) on Pinecone.
 
     Refuses an index name that none of the chatbot's flows configures.
     """
@@ -47,7 +53,7 @@ def vector_store_for(*, chatbot: ChatbotSettings, index_name: str) -> VectorStor
             "flow_index_not_configured",
             f'The index "{index_name}" is not configured for chatbot "{chatbot.chatbot_id}".',
         )
-    return _store(chatbot=chatbot, index_name=index_name)
+    return _store(chatbot=chatbot, index_name=index_name, namespace=namespace)
 
 
 def document_previous_store(*, document: KnowledgeDocument) -> VectorStore | None:
@@ -58,18 +64,26 @@ def document_previous_store(*, document: KnowledgeDocument) -> VectorStore | Non
     """
     if not document.indexed_in:
         return None
-    return _store(chatbot=document.chatbot, index_name=document.indexed_in)
+    layout = flow_layout(document.chatbot, document.flow)
+    return _store(chatbot=document.chatbot, index_name=document.indexed_in, namespace=layout.namespace)
 
 
-def _store(*, chatbot: ChatbotSettings, index_name: str) -> VectorStore:
+def flow_layout(chatbot: ChatbotSettings, flow_name: str) -> IndexLayout:
+    """The layout of a flow's index when only its name is at hand (ingestion, deletion)."""
+    return index_layout(chatbot, chatbot.flows.filter(name=flow_name).first())
+
+
+def _store(*, chatbot: ChatbotSettings, index_name: str, namespace: str | None = None) -> VectorStore:
     if chatbot.uses_pinecone:
         # The Pinecone SDK is heavy to import; chatbots on the local store never need it.
         from chatplatform.vectorstores.pinecone import PineconeVectorStore
 
+        namespace = index_layout(chatbot).namespace if namespace is None else namespace
         return PineconeVectorStore(
             api_key=chatbot.pinecone_api_key,
             index_name=index_name,
-            namespace=chatbot.chatbot_id,
+            namespace=namespace,
+            default_namespace=namespace == "",
             controller_host=settings.PINECONE_CONTROLLER_HOST,
             timeout=settings.PINECONE_TIMEOUT_SECONDS,
         )
