@@ -1,4 +1,5 @@
-"""Import and export of chatbot settings as JSON or CSV files.
+"""Import and export of chatbot settings as JSON or CSV files, and import of the old platform's
+SQL (`chatbot_sql` reads it into the same rows).
 
 Import is an idempotent upsert keyed by `chatbot_id`: every row is validated first, and when any
 row is bad nothing is written and every bad row is reported with its line and reason. A row that
@@ -9,6 +10,7 @@ matches what is stored changes nothing (not even `updated_at`). An empty or miss
 import csv
 import io
 import json
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -17,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from conversations.flows import chatbot_flows_ensure
+from conversations.knowledge.layouts import namespace_as_text, namespace_from_text
 from conversations.models import ChatbotSettings
 
 SEED_COLUMNS = [
@@ -37,6 +40,12 @@ EXTRA_COLUMNS = [
     "system_prompt",
     "topics",
     "replace_exclamation_marks",
+    # How the chatbot's existing indexes are laid out (`conversations/knowledge/layouts.py`).
+    "pinecone_namespace",
+    "metadata_text_field",
+    "metadata_title_field",
+    "metadata_source_field",
+    "embedding_model",
 ]
 COLUMNS = SEED_COLUMNS + EXTRA_COLUMNS
 SECRET_COLUMNS = {"pinecone_api_key"}
@@ -44,8 +53,13 @@ LIST_COLUMNS = {"allowed_origins", "topics"}
 BOOLEAN_COLUMNS = {"is_active", "replace_exclamation_marks"}
 # Set by the platform, accepted in files for compatibility with the old table, never imported.
 IGNORED_COLUMNS = {"updated_at"}
+# Stored NULL (the chatbot's id) or "" (the index's default namespace): files write `__default__`.
+NAMESPACE_COLUMNS = {"pinecone_namespace"}
 # In CSV cells, list items are separated by this character.
 CSV_LIST_SEPARATOR = "|"
+# A row may name the only columns that update a chatbot that exists already (SQL's
+# `ON CONFLICT ... DO UPDATE SET`); the others then apply to new chatbots only.
+UPDATE_ONLY_KEY = "__update_only__"
 
 _TRUE = {"true", "1", "yes", "y", "on"}
 _FALSE = {"false", "0", "no", "n", "off", ""}
@@ -108,7 +122,14 @@ def read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
         return _read_json_rows(text)
     if path.suffix.lower() == ".csv":
         return _read_csv_rows(text)
-    raise ImportFileError("the file must be JSON (an array of objects) or CSV with a header row")
+    if path.suffix.lower() == ".sql":
+        from conversations.chatbot_sql import read_sql_rows
+
+        return read_sql_rows(text)
+    raise ImportFileError(
+        "the file must be JSON (an array of objects), CSV with a header row, or SQL (.sql) with "
+        "INSERT INTO chatbot_settings statements"
+    )
 
 
 def _read_json_rows(text: str) -> list[tuple[int, dict[str, Any]]]:
@@ -185,6 +206,7 @@ def _clean_row(raw: dict[str, Any]) -> dict[str, Any]:
         raise ValueError("each row must be an object with the chatbot's columns")
     if "__extra_cells__" in raw:
         raise ValueError("the row has more cells than the header has columns")
+    raw = {key: value for key, value in raw.items() if key != UPDATE_ONLY_KEY}
     unknown = sorted(set(raw) - set(COLUMNS))
     if unknown:
         raise ValueError(f"unknown column(s): {', '.join(unknown)}")
@@ -194,7 +216,11 @@ def _clean_row(raw: dict[str, Any]) -> dict[str, Any]:
             continue
         if value is None:
             value = ""
-        if column in BOOLEAN_COLUMNS:
+        if column in NAMESPACE_COLUMNS:
+            if not isinstance(value, str):
+                raise ValueError(f"{column} must be text, not {type(value).__name__}")
+            values[column] = namespace_from_text(value)
+        elif column in BOOLEAN_COLUMNS:
             values[column] = _parse_boolean(column, value)
         elif column in LIST_COLUMNS:
             values[column] = _parse_list(column, value)
@@ -217,7 +243,11 @@ def _validation_reason(error: ValidationError) -> str:
     )
 
 
-def _plan_row(values: dict[str, Any], existing: ChatbotSettings | None) -> tuple[ChatbotSettings, RowChange]:
+def _plan_row(
+    values: dict[str, Any], existing: ChatbotSettings | None, update_only: Collection[str] | None = None
+) -> tuple[ChatbotSettings, RowChange]:
+    if existing is not None and update_only is not None:
+        values = {column: value for column, value in values.items() if column in update_only}
     chatbot = existing or ChatbotSettings(chatbot_id=values["chatbot_id"])
     if existing is None and not values.get("name"):
         values = {**values, "name": values["chatbot_id"]}
@@ -247,7 +277,8 @@ def chatbots_import(*, rows: list[tuple[int, dict[str, Any]]], dry_run: bool = F
             if values["chatbot_id"] in seen:
                 raise ValueError(f"chatbot_id appears twice (first on line {seen[values['chatbot_id']]})")
             seen[values["chatbot_id"]] = line
-            planned.append(_plan_row(values, existing.get(values["chatbot_id"])))
+            update_only = raw.get(UPDATE_ONLY_KEY)
+            planned.append(_plan_row(values, existing.get(values["chatbot_id"]), update_only))
         except ValueError as exc:
             report.errors.append(RowError(line, chatbot_id, str(exc)))
         except ValidationError as exc:
@@ -274,7 +305,11 @@ def chatbot_export_row(chatbot: ChatbotSettings, *, include_secrets: bool) -> di
         if column in SECRET_COLUMNS and not include_secrets:
             continue
         value = getattr(chatbot, column)
-        row[column] = value.isoformat() if column == "updated_at" else value
+        if column == "updated_at":
+            value = value.isoformat()
+        elif column in NAMESPACE_COLUMNS:
+            value = namespace_as_text(value)
+        row[column] = value
     return row
 
 

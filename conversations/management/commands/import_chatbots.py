@@ -7,12 +7,13 @@ from conversations.chatbot_io import ImportFileError, chatbots_import, read_rows
 
 class Command(BaseCommand):
     help = (
-        "Create or update chatbots from a JSON or CSV file (idempotent). Nothing is written when "
-        "any row is bad; every bad row is reported with its line."
+        "Create or update chatbots from a JSON, CSV or SQL file (the old platform's INSERT INTO "
+        "chatbot_settings statements, read, never executed). Idempotent. Nothing is written when "
+        "any row or statement is bad; every one is reported with its line."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("file", type=Path)
+        parser.add_argument("file", type=Path, help="A .json, .csv or .sql file.")
         parser.add_argument("--dry-run", action="store_true", help="Show the changes, write nothing.")
 
     def handle(self, *args, file: Path, dry_run: bool, **options):
