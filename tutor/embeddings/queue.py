@@ -113,16 +113,18 @@ def chunks_claim(*, now: datetime, limit: int) -> list[int]:
     """Claim up to `limit` due pending chunks for this worker; the ids it got, in order."""
     table = Chunk._meta.db_table
     lock = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    # The candidates in a CTE are picked (and on PostgreSQL locked) once; an `IN (SELECT ... LIMIT)`
+    # may be rescanned by the planner and claim more than `limit` rows.
     sql = (
-        f"UPDATE {table} SET embedding_status = %s, embedding_claimed_at = %s "  # noqa: S608  (no user input)
-        f"WHERE id IN (SELECT id FROM {table} WHERE embedding_status = %s "
+        f"WITH picked AS (SELECT id FROM {table} WHERE embedding_status = %s "  # noqa: S608  (no user input)
         f"AND (embedding_next_at IS NULL OR embedding_next_at <= %s) ORDER BY id LIMIT %s{lock}) "
-        f"AND embedding_status = %s RETURNING id"
+        f"UPDATE {table} SET embedding_status = %s, embedding_claimed_at = %s "
+        f"WHERE id IN (SELECT id FROM picked) AND embedding_status = %s RETURNING id"
     )
     with transaction.atomic(), connection.cursor() as cursor:
         # Raw SQL gets the value as the ORM would store it (SQLite keeps naive UTC text).
         at = connection.ops.adapt_datetimefield_value(now)
-        cursor.execute(sql, [_S.PROCESSING, at, _S.PENDING, at, limit, _S.PENDING])
+        cursor.execute(sql, [_S.PENDING, at, limit, _S.PROCESSING, at, _S.PENDING])
         return sorted(row[0] for row in cursor.fetchall())
 
 
