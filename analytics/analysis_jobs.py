@@ -30,6 +30,11 @@ class AnalysisPayload(serializers.Serializer):
         self.fields["from"] = self.fields.pop("day_from")
         self.fields["to"] = self.fields.pop("day_to")
 
+    def validate_chatbot(self, value: str) -> str:
+        if not ChatbotSettings.objects.filter(chatbot_id=value).exists():
+            raise serializers.ValidationError(f'There is no chatbot "{value}".')
+        return value
+
     def validate(self, attrs):
         if attrs.get("from") and attrs.get("to") and attrs["from"] > attrs["to"]:
             raise serializers.ValidationError({"to": ["Must not be before from."]})
