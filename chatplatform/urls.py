@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/v1/", include("analytics.rating_urls")),
     path("api/v1/", include("tracking.urls")),
     path("api/v1/", include("chatplatform.jobs.urls")),
+    path("api/v1/", include("analytics.urls")),
     path("api/v1/", include("tutor.urls")),
     path("chat/<slug:chatbot_id>/", demo_views.chat_demo, name="chat-demo"),
     path("metrics", monitoring_views.metrics, name="metrics"),
