@@ -25,6 +25,9 @@ ERRORS = {
     ("get", "/api/v1/jobs/{job_id}/"): {401, 403, 404},
     ("post", "/api/v1/jobs/{job_id}/cancel/"): {401, 403, 404, 409},
     ("post", "/api/v1/jobs/{job_id}/retry/"): {401, 403, 404, 409},
+    ("get", "/api/v1/analytics/dashboard/"): {400, 401, 403, 404},
+    ("get", "/api/v1/analytics/flows/"): {400, 401, 403, 404},
+    ("get", "/api/v1/analytics/conversations/"): {400, 401, 403, 404},
 }
 
 
