@@ -36,6 +36,7 @@ ERROR_MEANINGS: dict[int, str] = {
     409: "The request conflicts with the current state.",
     413: "The body is larger than the server accepts (`request_too_large`).",
     415: "The body's content type is not supported (`unsupported_media_type`).",
+    422: "The request is valid but cannot be carried out with the data at hand.",
     429: "Too many requests (`rate_limited`); `Retry-After` says when to try again.",
     502: "An upstream system refused or failed the request.",
     503: "An upstream system or the storage is unavailable; retrying later may help.",
