@@ -150,8 +150,11 @@ def transcript_of(insight: ConversationInsight) -> Transcript:
             "answer_id", flat=True
         )
     )
+    # A stopped answer is counted as stopped, not as unanswered too.
     answered = {
-        m.reply_to_id for m in messages if m.role == Message.Role.ASSISTANT and m.status == "completed"
+        m.reply_to_id
+        for m in messages
+        if m.role == Message.Role.ASSISTANT and m.status in (Message.Status.COMPLETED, Message.Status.STOPPED)
     }
     transcript = Transcript(
         stopped=insight.stopped_answers,
