@@ -6,7 +6,7 @@ The content and learning parts add their own url modules under `/api/v1/tutor/`.
 from django.apps import apps
 from django.urls import include, path
 
-from tutor import auth_api, sessions_api
+from tutor import auth_api, sessions_api, staff_api
 from tutor.documents import api as documents_api
 
 SESSION = "tutor/sessions/<int:session_id>/"
@@ -14,6 +14,7 @@ SESSION = "tutor/sessions/<int:session_id>/"
 urlpatterns = [
     path("auth/token/", auth_api.TokenCreateApi.as_view(), name="auth-token"),
     path("auth/token/revoke/", auth_api.TokenRevokeApi.as_view(), name="auth-token-revoke"),
+    path("tutor/staff/analytics/", staff_api.StaffAnalyticsApi.as_view(), name="tutor-staff-analytics"),
     path("tutor/sessions/", sessions_api.SessionListCreateApi.as_view(), name="tutor-sessions"),
     path(SESSION, sessions_api.SessionDetailApi.as_view(), name="tutor-session"),
     path(f"{SESSION}archive/", sessions_api.SessionArchiveApi.as_view(), name="tutor-session-archive"),
