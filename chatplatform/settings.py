@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "analytics",
     "tutor",
     "tutor.content",
+    "tutor.learning",
 ]
 
 MIDDLEWARE = [
