@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/v1/", include("analytics.urls")),
     path("api/v1/", include("tutor.urls")),
     path("chat/<slug:chatbot_id>/", demo_views.chat_demo, name="chat-demo"),
+    path("tutor/", include("tutor.learning.page_urls")),
     path("metrics", monitoring_views.metrics, name="metrics"),
     # Any other API path is the API's JSON 404, also with DEBUG on, where Django would show its
     # HTML debug page instead of handler404. Paths without their final slash are left out, so
