@@ -220,7 +220,11 @@ def dashboard(chatbot: ChatbotSettings, window: Window) -> dict:
         },
         "flows": flows_table(chatbot, window, segments),
         "token_usage": [
-            {**group, "cost_usd": float(group.pop("cost")), "drilldown": link(answered="true")}
+            {
+                **{k: v for k, v in group.items() if k != "cost"},
+                "cost_usd": float(group["cost"]),
+                "drilldown": link(answered="true"),
+            }
             for group in usage
         ],
         "cost_usd": _figure(float(cost), link(answered="true")),
