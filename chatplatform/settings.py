@@ -326,7 +326,12 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     # Several components have a `status` enum; the messages' one is named for what it is.
-    "ENUM_NAME_OVERRIDES": {"MessageStatusEnum": "conversations.chat.models.Message.Status"},
+    "ENUM_NAME_OVERRIDES": {
+        "MessageStatusEnum": "conversations.chat.models.Message.Status",
+        # A knowledge-base document's and a tutor document's statuses are the same four.
+        "DocumentStatusEnum": "tutor.models.Document.Status",
+        "DocumentKindEnum": "tutor.models.Document.Kind",
+    },
 }
 
 # --- Production hardening (`manage.py check --deploy` is clean with DJANGO_DEBUG=False) ------
