@@ -4,7 +4,10 @@ django-rest-knox stores only a digest of each token, gives it an expiry (REST_KN
 and deletes it on revoke; the prefix is configured as `Bearer`.
 """
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from knox.auth import TokenAuthentication
+from knox.settings import knox_settings
 
 
 class LearnerTokenAuthentication(TokenAuthentication):
@@ -12,3 +15,15 @@ class LearnerTokenAuthentication(TokenAuthentication):
 
     Inactive users are refused by knox itself, so a deactivated learner's tokens stop working.
     """
+
+
+class LearnerTokenScheme(OpenApiAuthenticationExtension):
+    """The API schema's description of the learner token (`Authorization: Bearer <token>`)."""
+
+    target_class = LearnerTokenAuthentication
+    name = "learnerToken"
+
+    def get_security_definition(self, auto_schema):
+        return build_bearer_security_scheme_object(
+            header_name="Authorization", token_prefix=knox_settings.AUTH_HEADER_PREFIX
+        )

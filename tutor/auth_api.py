@@ -1,7 +1,7 @@
 """Learners' tokens: `POST /api/v1/auth/token/` (username, password) and `.../token/revoke/`."""
 
 from django.contrib.auth import authenticate
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from knox.models import get_token_model
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -30,10 +30,12 @@ class TokenCreateApi(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [TokenThrottle]
 
+    @extend_schema_serializer(component_name="TokenCreateInput")
     class InputSerializer(serializers.Serializer):
         username = serializers.CharField(max_length=150)
         password = serializers.CharField(max_length=256, trim_whitespace=False)
 
+    @extend_schema_serializer(component_name="Token")
     class OutputSerializer(serializers.Serializer):
         token = serializers.CharField(help_text="Send it as `Authorization: Bearer <token>`.")
         expiry = serializers.DateTimeField(help_text="When the token stops working.")
@@ -63,6 +65,7 @@ class TokenRevokeApi(APIView):
     authentication_classes = [LearnerTokenAuthentication]
     permission_classes = [IsLearner]
 
+    @extend_schema_serializer(component_name="TokenRevokeInput")
     class InputSerializer(serializers.Serializer):
         all = serializers.BooleanField(default=False, help_text="Revoke every token of the learner.")
 

@@ -57,9 +57,11 @@ _NOT_FOUND = {404: "Or no such session (another learner's sessions answer the sa
 
 
 class SessionListCreateApi(LearnerApi):
+    @extend_schema_serializer(component_name="StudySessionFilter")
     class FilterSerializer(serializers.Serializer):
         archived = serializers.ChoiceField(choices=["false", "true", "all"], default="false")
 
+    @extend_schema_serializer(component_name="StudySessionCreate")
     class InputSerializer(serializers.Serializer):
         title = serializers.CharField(max_length=200)
         goal = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
@@ -96,6 +98,7 @@ class SessionListCreateApi(LearnerApi):
 
 
 class SessionDetailApi(LearnerApi):
+    @extend_schema_serializer(component_name="StudySessionUpdate")
     class InputSerializer(serializers.Serializer):
         title = serializers.CharField(max_length=200, required=False)
         goal = serializers.CharField(max_length=2000, required=False, allow_blank=True)

@@ -1,6 +1,6 @@
 """`GET /api/v1/tutor/staff/analytics/`: the tutor's staff analytics (staff only)."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import IsAdminUser
@@ -18,6 +18,7 @@ class StaffAnalyticsApi(APIView):
     authentication_classes = [LearnerTokenAuthentication, SessionAuthentication]
     permission_classes = [IsAdminUser]
 
+    @extend_schema_serializer(component_name="TutorStaffAnalyticsFilter")
     class FilterSerializer(serializers.Serializer):
         days = serializers.IntegerField(min_value=1, max_value=366, default=30)
 

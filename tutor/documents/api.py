@@ -62,12 +62,14 @@ class UploadedSerializer(DocumentOutputSerializer):
     duplicate = serializers.BooleanField(help_text="The session had this file already (same checksum).")
 
 
+@extend_schema_serializer(component_name="TutorDocumentBase64File")
 class Base64FileSerializer(serializers.Serializer):
     filename = serializers.CharField(max_length=255)
     content = serializers.CharField(help_text="The file's bytes, base64.", trim_whitespace=False)
     mime_type = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
 
 
+@extend_schema_serializer(component_name="TutorDocumentBase64Upload")
 class Base64UploadSerializer(serializers.Serializer):
     files = Base64FileSerializer(many=True)
 
