@@ -8,6 +8,7 @@ from chatplatform.admin_forms import LinesField, SecretFormMixin, SecretReplaceF
 from conversations.flows import chatbot_flows_ensure
 from conversations.images.admin import ImageUploadInline  # also registers the images admin
 from conversations.knowledge import admin as knowledge_admin  # noqa: F401
+from conversations.knowledge.layouts import DEFAULT_NAMESPACE_NAME, namespace_as_text, namespace_from_text
 from conversations.models import (
     ChatbotAPIKey,
     ChatbotSettings,
@@ -22,12 +23,41 @@ from conversations.prompt_rules import ALLOWED_PLACEHOLDERS
 from conversations.prompts import DEFAULT_TEMPLATES
 from conversations.services import chatbot_pinecone_check
 
+# How a chatbot's (or a flow's) index is laid out: `conversations/knowledge/layouts.py`.
+LAYOUT_FIELDS = [
+    "pinecone_namespace",
+    "metadata_text_field",
+    "metadata_title_field",
+    "metadata_source_field",
+    "embedding_model",
+]
+
 # Keys must belong to a chatbot; the library's generic key model has no place here.
 admin.site.unregister(APIKey)
 
 
+class NamespaceField(forms.CharField):
+    """Empty is NULL (the chatbot's id, or for a flow the chatbot's namespace); `__default__` is
+    "" (the index's default namespace), which a text box could not otherwise tell from empty."""
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, max_length=255, **kwargs)
+
+    def prepare_value(self, value):
+        return namespace_as_text(value)
+
+    def to_python(self, value):
+        return namespace_from_text(value)
+
+
 class ChatbotSettingsForm(SecretFormMixin):
     secret_fields = ("pinecone_api_key",)
+
+    pinecone_namespace = NamespaceField(
+        label="Pinecone namespace",
+        help_text=f"Empty: the chatbot's id. {DEFAULT_NAMESPACE_NAME}: the index's default namespace "
+        "(where indexes written by other systems often keep their records).",
+    )
 
     new_pinecone_api_key = SecretReplaceField(label="New Pinecone API key")
     clear_pinecone_api_key = forms.BooleanField(
@@ -46,10 +76,20 @@ class ChatbotSettingsForm(SecretFormMixin):
 
 class FlowForm(forms.ModelForm):
     example_questions = LinesField(required=False, help_text="One example question per line.")
+    pinecone_namespace = NamespaceField(
+        label="Pinecone namespace",
+        help_text=f"Empty: the chatbot's. {DEFAULT_NAMESPACE_NAME}: the index's default namespace.",
+    )
 
     class Meta:
         model = Flow
-        fields = ["name", "title", "description", "example_questions", "is_enabled"]
+        fields = ["name", "title", "description", "example_questions", "is_enabled", *LAYOUT_FIELDS]
+        help_texts = {
+            "metadata_text_field": "Empty: the chatbot's.",
+            "metadata_title_field": "Empty: the chatbot's.",
+            "metadata_source_field": "Empty: the chatbot's.",
+            "embedding_model": "Empty: the chatbot's.",
+        }
 
 
 class FlowInline(admin.StackedInline):
@@ -59,7 +99,7 @@ class FlowInline(admin.StackedInline):
     max_num = len(Flow.Name)
     can_delete = False
     readonly_fields = ["name", "index"]
-    fields = ["name", "index", "title", "description", "example_questions", "is_enabled"]
+    fields = ["name", "index", "title", "description", "example_questions", "is_enabled", *LAYOUT_FIELDS]
 
     @admin.display(description="Knowledge-base index")
     def index(self, obj: Flow) -> str:
@@ -117,6 +157,15 @@ class ChatbotSettingsAdmin(admin.ModelAdmin):
                     "apiflow_knowledgebase_index",
                 ],
                 "description": "Without a Pinecone API key the chatbot uses the local vector store.",
+            },
+        ),
+        (
+            "Existing indexes",
+            {
+                "fields": LAYOUT_FIELDS,
+                "description": "Where the records of indexes written by another system are and how "
+                "they read; each flow may override them. The action “Check Pinecone connection” "
+                "proposes a mapping from a sample record.",
             },
         ),
         ("History", {"fields": ["created_at", "updated_at"]}),

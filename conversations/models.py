@@ -92,7 +92,10 @@ class ChatbotSettings(models.Model):
         "index's default namespace.",
     )
     metadata_text_field = models.CharField(
-        max_length=64, default=DEFAULT_TEXT_FIELD, help_text="Metadata field holding the passage text."
+        max_length=64,
+        default=DEFAULT_TEXT_FIELD,
+        blank=True,
+        help_text="Metadata field holding the passage text (empty: text).",
     )
     metadata_title_field = models.CharField(
         max_length=64,
