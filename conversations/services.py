@@ -7,11 +7,12 @@ from django.conf import settings
 from django.db import transaction
 
 from chatplatform.errors import ApplicationError
+from conversations.knowledge.layouts import embedder_for, index_layout
 from conversations.models import ChatbotAPIKey, ChatbotSettings
 from conversations.selectors import chatbot_get
 
 if TYPE_CHECKING:
-    from chatplatform.vectorstores.pinecone_check import IndexCheck
+    from chatplatform.vectorstores.pinecone_check import IndexCheck, IndexExpectation
 
 
 @transaction.atomic
@@ -35,7 +36,8 @@ class PineconeReport:
 
 
 def chatbot_pinecone_check(*, chatbot: ChatbotSettings) -> PineconeReport:
-    """Can this chatbot reach each of its configured Pinecone indexes with its own key?"""
+    """Can this chatbot reach each of its configured Pinecone indexes with its own key, and do
+    they hold what its index layouts expect (dimension, namespace, metadata fields)?"""
     # The Pinecone SDK is heavy to import; only this check and the Pinecone store need it.
     from chatplatform.vectorstores.pinecone_check import check_pinecone_connection
 
@@ -50,8 +52,30 @@ def chatbot_pinecone_check(*, chatbot: ChatbotSettings) -> PineconeReport:
             index_names=index_names,
             controller_host=settings.PINECONE_CONTROLLER_HOST,
             timeout=settings.PINECONE_TIMEOUT_SECONDS,
+            expectations=_index_expectations(chatbot),
         )
     )
     ok = bool(checks) and all(check.ok for check in checks)
     summary = "; ".join(f"{check.index}: {check.reason}" if check.index else check.reason for check in checks)
     return PineconeReport(chatbot.chatbot_id, ok, summary or "no index is configured", checks)
+
+
+def _index_expectations(chatbot: ChatbotSettings) -> dict[str, "IndexExpectation"]:
+    """Per configured index, what its flow's layout expects (the first flow's, if two share it)."""
+    from chatplatform.documents.pipeline import embedding_model_name
+    from chatplatform.vectorstores.pinecone_check import FieldMapping, IndexExpectation
+
+    flows = {flow.name: flow for flow in chatbot.flows.all()}
+    expectations: dict[str, IndexExpectation] = {}
+    for flow_name, index_name in chatbot.flow_indexes().items():
+        if not index_name or index_name in expectations:
+            continue
+        layout = index_layout(chatbot, flows.get(flow_name))
+        embedder = embedder_for(layout.embedding_model)
+        expectations[index_name] = IndexExpectation(
+            namespace=layout.namespace,
+            dimension=embedder.dimension,
+            model=layout.embedding_model or f"of the platform ({embedding_model_name(embedder)})",
+            fields=FieldMapping(layout.text_field, layout.title_field, layout.source_field),
+        )
+    return expectations

@@ -172,8 +172,18 @@ class _SdkCache:
         with self._lock:
             self._indexes.pop((_fingerprint(api_key), controller_host, timeout, index_name), None)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._clients.clear()
+            self._indexes.clear()
+
 
 _cache = _SdkCache()
+
+
+def pinecone_cache_clear() -> None:
+    """Forget every cached client and resolved index (tests whose servers share a key)."""
+    _cache.clear()
 
 
 def _translate(exc: PineconeError, *, index_name: str, api_key: str, timeout: float) -> VectorStoreError:

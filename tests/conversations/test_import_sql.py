@@ -231,3 +231,17 @@ def test_nothing_prints_or_logs_a_key(tmp_path, caplog):
     assert "line 27 (kaffebaren): language:" in everything
     for key in [*FAKE_KEYS, secret, "fake-pcsk-vinkaelderen-0009"]:
         assert key not in everything
+
+
+def test_an_export_of_imported_shops_keeps_the_layout_and_imports_back_unchanged(tmp_path):
+    run(SEED_SQL)
+    path = tmp_path / "export.csv"
+    call_command("export_chatbots", "--format", "csv", "--output", path, stdout=io.StringIO())
+
+    exported = path.read_text()
+    out, _ = run(path)
+
+    assert ",__default__,content,title,url,text-embedding-ada-002" in exported
+    assert "0 created, 0 updated, 4 unchanged" in out
+    assert ChatbotSettings.objects.get(chatbot_id="kaffebaren").pinecone_namespace == ""
+    assert ChatbotSettings.objects.get(chatbot_id="tehuset").pinecone_namespace is None
