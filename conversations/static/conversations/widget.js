@@ -77,6 +77,7 @@
     ".flag{display:block;font-size:12px;color:#777;margin-top:6px;font-style:italic}",
     ".sources{margin:8px 0 0;padding:6px 0 0;border-top:1px solid #eee;font-size:12px;color:#555;list-style:none}",
     ".sources strong{display:block;font-weight:600}",
+    ".sources a{color:inherit}",
     "form{display:flex;gap:8px;padding:10px;border-top:1px solid #eee;background:#fff}",
     "input{flex:1;min-width:0;font:inherit;padding:9px 11px;border:1px solid #c9c0c0;border-radius:9px}",
     "input:focus,button:focus-visible{outline:2px solid #b8860b;outline-offset:1px}",
@@ -314,7 +315,14 @@
       answer.sources.forEach(function (source) {
         var name = source.title || "";
         if (source.section && source.section !== name) name += " – " + source.section;
-        list.append(el("li", null, name));
+        var item = el("li");
+        // A page the record names is linked; only web addresses, never other schemes.
+        if (/^https?:\/\//i.test(source.url || "")) {
+          item.append(el("a", { href: source.url, target: "_blank", rel: "noopener noreferrer" }, name || source.url));
+        } else {
+          item.textContent = name;
+        }
+        list.append(item);
       });
       answer.bubble.append(list);
     }
