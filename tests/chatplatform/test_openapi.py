@@ -6,6 +6,7 @@ pytestmark = pytest.mark.django_db
 
 CHATBOT = "/api/v1/chatbots/{chatbot_id}"
 CONVERSATION = f"{CHATBOT}/conversations/{{conversation_id}}"
+SESSION = "/api/v1/tutor/sessions/{session_id}"
 
 # The error statuses each operation can answer (read from the views and the services they call).
 ERRORS = {
@@ -28,6 +29,17 @@ ERRORS = {
     ("get", "/api/v1/analytics/dashboard/"): {400, 401, 403, 404},
     ("get", "/api/v1/analytics/flows/"): {400, 401, 403, 404},
     ("get", "/api/v1/analytics/conversations/"): {400, 401, 403, 404},
+    ("post", "/api/v1/auth/token/"): {400, 429},
+    ("post", "/api/v1/auth/token/revoke/"): {400, 401},
+    ("get", "/api/v1/tutor/sessions/"): {400, 401},
+    ("post", "/api/v1/tutor/sessions/"): {400, 401},
+    ("get", f"{SESSION}/"): {401, 404},
+    ("patch", f"{SESSION}/"): {400, 401, 404},
+    ("post", f"{SESSION}/archive/"): {401, 404},
+    ("get", f"{SESSION}/documents/"): {401, 404},
+    ("post", f"{SESSION}/documents/"): {400, 401, 404, 409, 413, 415},
+    ("get", f"{SESSION}/documents/{{document_id}}/"): {401, 404},
+    ("get", "/api/v1/tutor/staff/analytics/"): {400, 401, 403},
 }
 
 
