@@ -45,7 +45,6 @@ class AnalysisPayload(serializers.Serializer):
     "conversation_analysis",
     payload=AnalysisPayload,
     max_attempts=3,
-    integrations=True,
     description="Judge topic and score again for a chatbot's conversations that started from/to "
     "(all of them by default).",
 )
