@@ -46,7 +46,7 @@ def _generate(
     provider = get_chat_provider()
     if provider.composes_text:
         try:
-            draft = async_to_sync(remote)(provider)
+            draft = async_to_sync(_awaited)(remote, provider)
         except ProviderError as exc:
             logger.warning(
                 "The %s provider could not write the %s (%s); using the local rules",
@@ -62,6 +62,10 @@ def _generate(
             )
     with telemetry.span(operation="json", provider=LOCAL_PROVIDER, model=LOCAL_MODEL):
         return Generated(local(), LOCAL_PROVIDER, LOCAL_MODEL)
+
+
+async def _awaited(remote: Callable[[ChatProvider], Awaitable[T | None]], provider: ChatProvider) -> T | None:
+    return await remote(provider)
 
 
 def analysis_draft(chunks: list[SourceChunk], *, focus: list[str]) -> Generated[AnalysisDraft]:

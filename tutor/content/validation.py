@@ -40,6 +40,16 @@ def supports(quote: str, claim: str) -> bool:
     return bool(content_keys(claim)) and supported_fraction(claim, quote) >= SUPPORTED
 
 
+def states(source: str, claim: str) -> bool:
+    """Whether `source` says `claim` word for word, stopwords aside (word order counts: "A pulls
+    B" is not "B pulls A")."""
+    keys, have = content_keys(claim), content_keys(source)
+    if not keys:
+        return False
+    size = len(keys)
+    return any(have[start : start + size] == keys for start in range(len(have) - size + 1))
+
+
 def distractor_supported(option: str, quote: str) -> bool:
     """A wrong option that the quote backs up as much as the answer: the question is unfair."""
     return supports(quote, option)
@@ -84,7 +94,7 @@ def _true_false_problem(question: QuestionDraft, quote: str, document_key: str) 
     # A false statement must be refuted by the quote, and stated nowhere in the documents.
     if question.evidence and not supports(quote, question.evidence):
         return "answer_not_supported"
-    if supported_fraction(question.prompt, quote) >= 1.0:
+    if states(quote, question.prompt):
         return "false_statement_supported"
     if comparable(question.prompt) in document_key:
         return "false_statement_supported"
