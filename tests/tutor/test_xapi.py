@@ -3,7 +3,12 @@
 import uuid
 from datetime import UTC, datetime
 
+import pytest
+
+from tests.tutor.factories import InteractionLogFactory, learner_client
+from tests.tutor.learning_data import answers_for, quiz_make
 from tutor.learning.xapi import Event, iso_duration, statements_for
+from tutor.models import InteractionLog
 
 BASE = "https://tutor.example/"
 AT = datetime(2026, 3, 2, 12, 30, 5, 250000, tzinfo=UTC)
@@ -100,3 +105,83 @@ def test_durations_are_iso_8601():
     assert iso_duration(59) == "PT59S"
     assert iso_duration(3600) == "PT1H"
     assert iso_duration(3725.25) == "PT1H2M5.25S"
+
+
+# --- the log endpoint ----------------------------------------------------------------------------
+
+
+def logs_url(session) -> str:
+    return f"/api/v1/tutor/sessions/{session.pk}/logs/"
+
+
+@pytest.fixture
+def logged():
+    """A session with a quiz attempt and three more logged events at known times."""
+    quiz = quiz_make()
+    session = quiz.session
+    client = learner_client(session.learner)
+    response = client.post(
+        f"/api/v1/tutor/sessions/{session.pk}/events/quiz-attempts/",
+        {"quiz": quiz.pk, "answers": answers_for(quiz, "Chlorophyll", "true"), "time_taken_s": 61},
+        format="json",
+    )
+    assert response.status_code == 201
+    for kind, day in (("session_created", 1), ("lesson_viewed", 2), ("analysis_viewed", 3)):
+        log = InteractionLogFactory(session=session, kind=kind)
+        InteractionLog.objects.filter(pk=log.pk).update(created_at=datetime(2026, 1, day, 12, tzinfo=UTC))
+    InteractionLogFactory(kind="lesson_viewed")  # another learner's
+    return session, client
+
+
+@pytest.mark.django_db
+def test_the_log_is_paged_newest_first_and_filtered_by_kind_and_time(logged):
+    session, client = logged
+
+    everything = client.get(logs_url(session), {"page_size": 3}).json()
+    rest = client.get(everything["next"]).json()
+    lessons = client.get(logs_url(session), {"kind": "lesson_viewed,analysis_viewed"}).json()
+    window = client.get(
+        logs_url(session), {"since": "2026-01-02T12:00:00Z", "until": "2026-01-03T12:00:00Z"}
+    ).json()
+
+    kinds = [row["kind"] for row in everything["results"] + rest["results"]]
+    assert kinds == ["quiz_attempted", "analysis_viewed", "lesson_viewed", "session_created"]
+    assert rest["next"] is None
+    assert [row["kind"] for row in lessons["results"]] == ["analysis_viewed", "lesson_viewed"]
+    assert [row["kind"] for row in window["results"]] == ["lesson_viewed"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("query", [{"since": "yesterday"}, {"kind": "Not A Kind"}])
+def test_bad_filters_are_refused(logged, query):
+    session, client = logged
+
+    response = client.get(logs_url(session), query)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid"
+
+
+@pytest.mark.django_db
+def test_the_log_exports_as_xapi_statements_with_the_attempts_answers(logged):
+    session, client = logged
+
+    response = client.get(logs_url(session), {"format": "xapi", "page_size": 2})
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    completed, answered_mc, answered_tf, answered_blank, experienced = body["statements"]
+    assert completed["verb"]["id"].endswith("/completed")
+    assert completed["result"]["score"] == {"scaled": 0.3333, "raw": 1, "min": 0, "max": 3}
+    assert completed["result"]["duration"] == "PT1M1S"
+    assert completed["object"]["id"].startswith("http://testserver/tutor/sessions/")
+    assert answered_mc["result"] == {"success": True, "response": "Chlorophyll"}
+    assert answered_tf["result"]["success"] is False
+    assert answered_blank["result"] == {"success": False, "response": ""}
+    assert experienced["verb"]["id"].endswith("/experienced")
+    assert {s["actor"]["account"]["name"] for s in body["statements"]} == {str(session.learner_id)}
+    assert body["more"]
+    more = client.get(body["more"]).json()
+    assert [s["verb"]["display"]["en-US"] for s in more["statements"]] == ["experienced", "registered"]
+    assert more["more"] == ""
