@@ -151,3 +151,21 @@ def test_deleting_succeeds_when_the_index_itself_is_gone(pinecone_chatbot, pinec
     knowledge_document_delete(document=document)
 
     assert not KnowledgeDocument.objects.exists()
+
+
+def test_a_document_is_ingested_as_the_flows_index_layout_says(pinecone_chatbot, pinecone_server):
+    # An index the old system built with ada-002 (1536), its records in the default namespace.
+    pinecone_server.delete_index("vinbar-general")
+    pinecone_server.create_index("vinbar-general", 1536)
+    pinecone_chatbot.pinecone_namespace = ""
+    pinecone_chatbot.embedding_model = "text-embedding-ada-002"
+    pinecone_chatbot.save()
+
+    document = knowledge_document_ingest(document_id=create(pinecone_chatbot).pk)
+
+    assert document.status == Status.READY, document.error
+    stored = pinecone_server.vectors("vinbar-general", "")
+    assert set(stored) == {f"doc{document.pk}-{n}" for n in range(document.chunk_count)}
+    assert {len(vector["values"]) for vector in stored.values()} == {1536}
+    assert document.embedding_model.endswith("@1536")
+    assert pinecone_server.vectors("vinbar-general", "vinbar") == {}
