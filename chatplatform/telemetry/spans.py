@@ -34,6 +34,9 @@ FEATURES = (
     "ingestion",
     "order_lookup",
     "tutor",
+    "tutor_analysis",
+    "tutor_lesson",
+    "tutor_quiz",
     "job",
 )
 TENANT_TYPES = ("chatbot", "learner")
