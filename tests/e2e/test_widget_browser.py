@@ -319,6 +319,13 @@ def test_it_streams_an_answer_with_sources_and_stops_the_next_one(page, fake_ope
     # The shop's loud button and input styles stay outside the shadow root.
     font = page.locator("chat-widget input").evaluate("input => getComputedStyle(input).fontFamily")
     assert "Comic" not in font
+    # Thumbs under the answer: the server acknowledges each rating, the second replaces the first.
+    bubble.get_by_role("button", name="Svaret hjalp", exact=True).click()
+    page.wait_for_function("() => window.__chatWidget.state().answers[0].rating === 'up'")
+    bubble.get_by_role("button", name="Svaret hjalp ikke", exact=True).click()
+    page.wait_for_function("() => window.__chatWidget.state().answers[0].rating === 'down'")
+    up = bubble.get_by_role("button", name="Svaret hjalp", exact=True)
+    assert up.get_attribute("aria-pressed") == "false"
     page.screenshot(path=str(SCREENSHOT))
 
     fake_openai.script(Reply(tokens=words(80, "vin"), interval=0.08))

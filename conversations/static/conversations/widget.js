@@ -16,6 +16,8 @@
   if (!chatbotId || window.__chatWidget) return;
 
   var FATAL = ["chatbot_not_found", "origin_not_allowed", "rate_limited"];
+  // Refusals of a rating: they concern neither the question waiting to be sent nor the answer.
+  var RATING_ERRORS = ["invalid_rating", "message_not_an_answer", "message_not_found", "answer_in_progress"];
   var BACKOFF_MS = 500;
   var BACKOFF_MAX_MS = 15000;
   var STRINGS = {
@@ -29,6 +31,7 @@
       attached: "Billedet sendes med din næste besked.", uploadFailed: "Billedet kunne ikke uploades. Prøv igen.",
       attachLater: "Vent, til chatten er forbundet, og prøv igen.", waitForUpload: "Vent, til billedet er uploadet.",
       image: "Dit billede",
+      rateUp: "Svaret hjalp", rateDown: "Svaret hjalp ikke",
     },
     en: {
       open: "Open chat", close: "Close chat", label: "Your question", placeholder: "Write a message…",
@@ -40,6 +43,7 @@
       attached: "The image is sent with your next message.", uploadFailed: "The image could not be uploaded. Please try again.",
       attachLater: "Wait until the chat is connected, then try again.", waitForUpload: "Wait until the image is uploaded.",
       image: "Your image",
+      rateUp: "This answer helped", rateDown: "This answer did not help",
     },
   };
   var lang = (script.getAttribute("data-lang") || document.documentElement.lang || "en").slice(0, 2);
@@ -90,6 +94,11 @@
     ".attachment[hidden]{display:none}",
     ".attachment img{width:44px;height:44px;object-fit:cover;border-radius:6px;border:1px solid #e6dede}",
     ".attachment button{margin-left:auto;background:none;border:0;font-size:20px;line-height:1;cursor:pointer;color:#555;padding:2px 6px}",
+    ".rating{display:flex;gap:4px;margin-top:6px}",
+    ".rating button{background:none;border:1px solid #e6dede;border-radius:6px;padding:1px 6px;cursor:pointer;display:flex;align-items:center}",
+    ".rating svg{width:14px;height:14px;fill:#999}",
+    ".rating button[aria-pressed=true]{border-color:#6b1d3a;background:#f6ecef}",
+    ".rating button[aria-pressed=true] svg{fill:#6b1d3a}",
     ".msg .thumb{display:block;max-width:160px;max-height:160px;border-radius:8px;margin-bottom:6px}",
     "button:disabled,input:disabled{opacity:.55;cursor:not-allowed}",
     ".sr-only{position:absolute;width:1px;height:1px;margin:-1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}",
@@ -237,6 +246,7 @@
       case "token": return onToken(event);
       case "end": return onEnd(event);
       case "error": return onError(event);
+      case "rated": return onRated(event);
     }
   }
 
@@ -260,7 +270,8 @@
     bubble.append(text);
     log.append(bubble);
     var answer = { id: id, lastSeq: 0, streamed: "", seqs: [], duplicates: 0, gaps: 0, gapAt: -1,
-      final: null, status: "streaming", sources: [], done: false, bubble: bubble, text: text };
+      final: null, status: "streaming", sources: [], done: false, bubble: bubble, text: text,
+      rating: null, ratingButtons: null };
     answers.push(answer);
     return answer;
   }
@@ -326,14 +337,41 @@
       });
       answer.bubble.append(list);
     }
+    if (answer.final) addRating(answer);
     announcer.textContent = answer.final;
     setStreaming(false);
     scrollDown();
   }
 
+  // Up and down under a finished answer; pressing one again after the other replaces the rating.
+  function addRating(answer) {
+    var bar = el("div", { class: "rating" });
+    answer.ratingButtons = {};
+    [["up", t.rateUp, "M12 4l8 11H4z"], ["down", t.rateDown, "M12 20L4 9h16z"]].forEach(function (spec) {
+      var button = el("button", { type: "button", "aria-label": spec[1], title: spec[1], "aria-pressed": "false" });
+      button.append(icon(spec[2]));
+      button.addEventListener("click", function () {
+        transmit({ type: "rating", message_id: answer.id, value: spec[0] });
+      });
+      answer.ratingButtons[spec[0]] = button;
+      bar.append(button);
+    });
+    answer.bubble.append(bar);
+  }
+
+  function onRated(event) {
+    var answer = answers.filter(function (a) { return a.id === event.message_id; })[0];
+    if (!answer || !answer.ratingButtons) return;
+    answer.rating = event.value;
+    Object.keys(answer.ratingButtons).forEach(function (value) {
+      answer.ratingButtons[value].setAttribute("aria-pressed", String(value === event.value));
+    });
+  }
+
   function onError(event) {
     var code = String(event.code || "");
     var text = typeof event.message === "string" && event.message ? event.message : t.error;
+    if (RATING_ERRORS.indexOf(code) >= 0) { note(text, true); return; }
     if (FATAL.indexOf(code) >= 0) {
       fatal = true;
       clearTimeout(reconnectTimer);
@@ -492,7 +530,7 @@
         attachment: attachment ? { id: attachment.id, uploading: attachment.uploading } : null,
         answers: answers.map(function (a) {
           return { id: a.id, streamed: a.streamed, final: a.final, seqs: a.seqs.slice(), status: a.status,
-            duplicates: a.duplicates, gaps: a.gaps, sources: a.sources, done: a.done };
+            duplicates: a.duplicates, gaps: a.gaps, sources: a.sources, done: a.done, rating: a.rating };
         }),
       };
     },
