@@ -2,7 +2,6 @@
 
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
-from knox.models import get_token_model
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -13,6 +12,7 @@ from rest_framework.views import APIView
 from chatplatform.errors import ApplicationError
 from chatplatform.openapi import api_errors
 from tutor.auth import LearnerTokenAuthentication
+from tutor.learners import learner_token_create
 from tutor.permissions import IsLearner
 
 INVALID_CREDENTIALS = "invalid_credentials"
@@ -54,7 +54,7 @@ class TokenCreateApi(APIView):
         user = authenticate(request, **data.validated_data)
         if user is None or not user.is_active:
             raise ApplicationError(INVALID_CREDENTIALS, "The username or password is wrong.")
-        instance, token = get_token_model().objects.create(user=user)
+        instance, token = learner_token_create(user)
         return Response(
             self.OutputSerializer({"token": token, "expiry": instance.expiry}).data,
             status=status.HTTP_201_CREATED,

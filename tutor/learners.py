@@ -34,3 +34,20 @@ def learner_create(*, username: str, password: str | None = None) -> tuple[objec
     user.full_clean(exclude=["password"])
     user.save()
     return user, password
+
+
+@transaction.atomic
+def learner_token_create(user) -> tuple[object, str]:
+    """A new API token of the user, and its row; past TOKEN_LIMIT_PER_USER, the oldest tokens are
+    revoked so that a learner who logs in on many devices is never locked out."""
+    from django.utils import timezone
+    from knox.models import get_token_model
+    from knox.settings import knox_settings
+
+    tokens = get_token_model().objects.filter(user=user)
+    tokens.filter(expiry__lt=timezone.now()).delete()
+    limit = knox_settings.TOKEN_LIMIT_PER_USER
+    if limit is not None:
+        surplus = list(tokens.order_by("-created").values_list("pk", flat=True)[max(0, limit - 1) :])
+        tokens.filter(pk__in=surplus).delete()
+    return get_token_model().objects.create(user=user)

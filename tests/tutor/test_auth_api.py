@@ -64,3 +64,15 @@ def test_an_expired_token_is_refused():
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     assert client.get("/api/v1/tutor/sessions/").status_code == 401
+
+
+def test_past_the_token_limit_the_oldest_token_is_revoked(settings):
+    settings.REST_KNOX = {**settings.REST_KNOX, "TOKEN_LIMIT_PER_USER": 2}
+    learner = LearnerFactory()
+    tokens = [token_for(APIClient(), learner.username).json()["token"] for _ in range(3)]
+    assert AuthToken.objects.filter(user=learner).count() == 2
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens[0]}")
+    assert client.get("/api/v1/tutor/sessions/").status_code == 401
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens[2]}")
+    assert client.get("/api/v1/tutor/sessions/").status_code == 200
