@@ -132,7 +132,8 @@ def document_text_extract(
             text = _html_text(decode_text(data), deadline=deadline)
         else:
             text = decode_text(data)
-    except ApplicationError:
+    except (ApplicationError, MemoryError):
+        # Out of memory says nothing about the file: the caller's memory limit decides.
         raise
     except Exception as exc:  # parsers raise many kinds of errors on damaged files
         logger.info("Could not read %r as %s: %r", name, kind, exc)
