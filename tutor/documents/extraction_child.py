@@ -22,8 +22,7 @@ def _limit(memory_mb: int, cpu_seconds: float) -> None:
 
 def main() -> int:
     request = json.loads(sys.stdin.readline())
-    _limit(int(request["memory_mb"]), float(request["timeout_seconds"]))
-
+    # Imports first, so that the limits bound the parsing of this document, not Python's start.
     from django.conf import settings
 
     settings.configure()
@@ -35,6 +34,7 @@ def main() -> int:
         max_pages=int(request["max_pages"]),
         timeout_seconds=float(request["timeout_seconds"]),
     )
+    _limit(int(request["memory_mb"]), float(request["timeout_seconds"]))
     try:
         with open(request["path"], "rb") as file:
             data = file.read()
