@@ -2,7 +2,7 @@
 conversations, or of a date range of them) and `conversation_insights_refresh` (by beat: settle
 the resolution of conversations that went quiet, and analyse those quiet long enough)."""
 
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 
 from django.db.models import Q
 from django.utils import timezone
@@ -11,12 +11,15 @@ from rest_framework import serializers
 from analytics.analysis import conversation_analyse, conversations_quiet
 from analytics.insights import insights_due, insights_refresh
 from analytics.models import ConversationInsight
+from analytics.records import answers_metrics_record, answers_unrecorded
 from chatplatform.jobs.errors import JobError
 from chatplatform.jobs.registry import JobContext, job_kind
 from conversations.chat.models import Conversation
 from conversations.models import ChatbotSettings
 
 PROGRESS_EVERY = 20
+# Answers finished this recently without a performance record get one on the next refresh.
+BACKFILL_WINDOW = timedelta(days=1)
 
 
 class AnalysisPayload(serializers.Serializer):
@@ -79,11 +82,12 @@ def run_conversation_analysis(ctx: JobContext, payload: dict) -> dict:
     "conversation_insights_refresh",
     payload=None,
     max_attempts=2,
-    description="Settle the resolution of conversations that went quiet, and judge topic and score "
-    "of those quiet for the analysis time.",
+    description="Write missing performance records, settle the resolution of conversations that "
+    "went quiet, and judge topic and score of those quiet for the analysis time.",
 )
 def run_conversation_insights_refresh(ctx: JobContext, payload: dict) -> dict:
     now = timezone.now()
+    backfilled = answers_metrics_record(answers_unrecorded(since=now - BACKFILL_WINDOW))
     settled = insights_refresh(insights_due(now=now), now=now)
     ctx.progress(10, f"{settled} resolutions checked")
     quiet = conversations_quiet(now=now)
@@ -95,6 +99,7 @@ def run_conversation_insights_refresh(ctx: JobContext, payload: dict) -> dict:
         failed += bool(insight and insight.analysis_error)
     errors = ConversationInsight.objects.filter(~Q(analysis_error="")).count()
     return {
+        "records_backfilled": backfilled,
         "resolutions_checked": settled,
         "analysed": len(quiet) - failed,
         "failed": failed,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -86,6 +87,18 @@ def answers_metrics_record(answer_ids: Iterable) -> int:
         )
     insights_refresh({answer.conversation_id for answer in answers})
     return len(answers)
+
+
+def answers_unrecorded(*, since: datetime, limit: int = 2000) -> list:
+    """Finished answers since `since` without a record: those the sweeper finished, or whose
+    record failed; the periodic refresh writes them."""
+    return list(
+        Message.objects.filter(
+            role=Message.Role.ASSISTANT, created_at__gte=since, processing_metrics__isnull=True
+        )
+        .exclude(status=Message.Status.STREAMING)
+        .values_list("id", flat=True)[:limit]
+    )
 
 
 def processing_metrics_of(answer: Message) -> ProcessingMetrics:

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from analytics.analysis import conversation_analyse
-from analytics.models import ChatbotTopic, ConversationInsight
+from analytics.models import ChatbotTopic, ConversationInsight, ProcessingMetrics
 from analytics.records import answers_metrics_record
 from chatplatform.jobs.models import Job
 from chatplatform.jobs.runner import job_claim, job_run
@@ -157,15 +157,18 @@ def test_the_analysis_job_judges_a_chatbots_conversations_in_a_date_range(shop):
     assert not ConversationInsight.objects.filter(conversation=old).exists()
 
 
-def test_the_refresh_job_settles_and_judges_only_conversations_quiet_long_enough(shop):
+def test_the_refresh_job_records_settles_and_judges_only_conversations_quiet_long_enough(shop):
     quiet = delivery_helped(shop)
-    busy, _ = conversation_make(shop, [ask("Hvad koster levering?"), answer("49 kr.")], start=timezone.now())
-    answers_metrics_record(
-        Message.objects.filter(conversation=busy, role="assistant").values_list("id", flat=True)
+    busy, (_, reply) = conversation_make(
+        shop, [ask("Hvad koster levering?"), answer("49 kr.")], start=timezone.now()
     )
-    job_create("conversation_insights_refresh", {})
+    assert not ProcessingMetrics.objects.filter(answer=reply).exists()  # its task never ran
+    job = job_create("conversation_insights_refresh", {})
     job_run(job_claim())
 
+    job.refresh_from_db()
+    assert job.result["records_backfilled"] == 1
+    assert ProcessingMetrics.objects.filter(answer=reply).exists()
     judged = ConversationInsight.objects.get(conversation=quiet)
     waiting = ConversationInsight.objects.get(conversation=busy)
     assert (judged.topic, judged.score) == ("Levering", 10)
