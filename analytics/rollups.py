@@ -29,8 +29,10 @@ ALL_FLOWS = DailyRollup.ALL_FLOWS
 NO_FLOW = "none"
 ERROR_STATUSES = ("failed", "interrupted")
 CHECKPOINT = "analytics_rollup"
-# Records are written a moment after their answer; look back this much before the last run.
-LATE_MARGIN = timedelta(minutes=10)
+# Look back this much before the last run: records are written a moment after their answer,
+# and an insight's resolution is stamped with when it took effect (the quiet time after the last
+# message), which may be before the refresh that wrote it ran late.
+LATE_MARGIN = timedelta(hours=1)
 # TTFT histogram buckets are 1 % wide: a percentile read from them is the upper edge of the
 # bucket holding the exact (nearest-rank) value, at most 1 % above it. Buckets add up across
 # days and flows, which exact percentiles do not.
