@@ -164,4 +164,6 @@ def _build_embedder(model: EmbeddingModel, default: Embedder) -> Embedder:
         return default if model.dimension == default.dimension else LocalEmbedder(model.dimension)
     from chatplatform.ai.openai import OpenAIEmbedder
 
+    if getattr(default, "model", None) == model.name and default.dimension == model.dimension:
+        return default  # the platform's own model, named: one query cache, not two
     return OpenAIEmbedder(model=model.name, dimensions=model.dimension if model.explicit_dimension else None)
