@@ -20,6 +20,7 @@ MODEL_FIELDS = [
     "region",
     "options",
     "carrier_tracking_urls",
+    "order_number_format",
 ]
 
 

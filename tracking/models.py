@@ -1,7 +1,16 @@
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from chatplatform.fields import EncryptedTextField
 from conversations.models import ChatbotSettings
+from tracking.order_numbers import OrderNumberFormatError, format_validate
+
+
+def order_number_format_validator(value: str) -> None:
+    try:
+        format_validate(value)
+    except OrderNumberFormatError as exc:
+        raise ValidationError(str(exc), code="invalid_order_number_format") from exc
 
 
 class CommerceIntegration(models.Model):
@@ -35,6 +44,13 @@ class CommerceIntegration(models.Model):
         blank=True,
         help_text='Carrier name to a URL template with {tracking_number}, e.g. {"GLS": '
         '"https://gls-group.com/track/{tracking_number}"}; used when the API gives no URL.',
+    )
+    order_number_format = models.CharField(
+        max_length=32,
+        blank=True,
+        validators=[order_number_format_validator],
+        help_text="The shop's order numbers with # for each digit, e.g. NV-######: what a shopper "
+        "writes (NV100234, 100 234) is turned into it before the lookup. Empty: as written.",
     )
     updated_at = models.DateTimeField(auto_now=True)
 

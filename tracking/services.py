@@ -15,7 +15,7 @@ from chatplatform.errors import ApplicationError
 from conversations.models import ChatbotSettings
 from tracking.clients.base import OrderClientError
 from tracking.clients.registry import client_for
-from tracking.extraction import OrderVariables
+from tracking.extraction import OrderVariables, order_number_format_of
 from tracking.models import CommerceIntegration, OrderLookup
 from tracking.orders import Order
 from tracking.verification import failure_record, failures_exhausted, shopper_matches
@@ -161,6 +161,22 @@ def _lookup_record(
     )
 
 
+def order_number_as_shop_writes(integration: CommerceIntegration, order_number: str) -> str:
+    """The number in the integration's declared format (`NV-######`), or as given without one."""
+    shop_format = order_number_format_of(integration.order_number_format)
+    return shop_format.normalise(order_number) if shop_format is not None else order_number
+
+
+def order_number_format_for(chatbot: ChatbotSettings) -> str:
+    """The declared order-number format of the chatbot's enabled integration ("" when none)."""
+    return (
+        CommerceIntegration.objects.filter(chatbot=chatbot, is_enabled=True)
+        .values_list("order_number_format", flat=True)
+        .first()
+        or ""
+    )
+
+
 def _lookup(integration: CommerceIntegration, variables: OrderVariables) -> LookupResult:
     """Ask the shop's system (network only: runs on the lookup threads for the chat)."""
     try:
@@ -170,7 +186,7 @@ def _lookup(integration: CommerceIntegration, variables: OrderVariables) -> Look
             ),
             closing(client_for(integration)) as client,
         ):
-            order = client.fetch_order(variables.order_number)
+            order = client.fetch_order(order_number_as_shop_writes(integration, variables.order_number))
     except OrderClientError as exc:
         logger.warning("Order lookup for chatbot %s failed: %s", integration.chatbot.chatbot_id, exc.code)
         return LookupResult(LookupOutcome.ERROR, error_code=exc.code)

@@ -29,7 +29,7 @@ from tracking.extraction import (
     extract_local,
     extract_with_llm,
 )
-from tracking.services import LookupOutcome, order_lookup_async
+from tracking.services import LookupOutcome, order_lookup_async, order_number_format_for
 
 
 @dataclass
@@ -63,7 +63,9 @@ async def order_tool(
     """Answer an order question from the shopper's messages so far (the newest last)."""
     answer = ToolAnswer()
     started = time.perf_counter()
-    variables = extract_local(shopper_messages)
+    # The shop's declared order-number format finds "NV 100 234" and "100234" as NV-100234.
+    number_format = await database_sync_to_async(order_number_format_for)(chatbot)
+    variables = extract_local(shopper_messages, order_number_format=number_format)
     provider = get_chat_provider()
     if provider.composes_text:
         template = await database_sync_to_async(prompt_template_text)(
@@ -71,7 +73,11 @@ async def order_tool(
         )
         system = prompt_render(template, chatbot_name=chatbot.name, language=chatbot.language)
         variables = await extract_with_llm(
-            provider=provider, system=system, messages=shopper_messages, local=variables
+            provider=provider,
+            system=system,
+            messages=shopper_messages,
+            local=variables,
+            order_number_format=number_format,
         )
     answer.timings["extract_ms"] = round((time.perf_counter() - started) * 1000, 2)
     if variables.missing:

@@ -120,3 +120,57 @@ async def test_a_failing_llm_falls_back_to_the_rules():
     )
 
     assert found == local
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ordre nv 100234 er ikke kommet", OrderVariables(order_number="NV-100234")),
+        ("Mit ordrenummer er NV100235", OrderVariables(order_number="NV-100235")),
+        ("Ordrenr. 100 240", OrderVariables(order_number="NV-100240")),
+        ("order #100241", OrderVariables(order_number="NV-100241")),
+        ("Ring på 20 30 40 50, ordren er NV–100242", OrderVariables(order_number="NV-100242")),
+        (
+            "Ordre NV-100237, Østergade 4, 8000 Aarhus C",
+            OrderVariables(order_number="NV-100237", postcode="8000"),
+        ),
+        ("postnummeret er 6700", OrderVariables(postcode="6700")),
+        ("shipping to 114 55 Stockholm", OrderVariables(postcode="11455")),
+        ("tre flasker til 149 kr.", OrderVariables()),
+    ],
+)
+def test_a_shops_order_number_format_finds_numbers_however_they_are_written(text, expected):
+    assert extract_from_text(text, order_number_format="NV-######") == expected
+
+
+def test_without_a_format_numbers_stay_as_written():
+    assert extract_from_text("NV100235").order_number == "NV100235"
+
+
+def test_a_lookup_asks_the_shop_for_the_number_in_its_format():
+    from tracking.models import CommerceIntegration
+    from tracking.services import order_number_as_shop_writes
+
+    shop = CommerceIntegration(order_number_format="NV-######")
+
+    assert order_number_as_shop_writes(shop, "NV100234") == "NV-100234"
+    assert order_number_as_shop_writes(shop, "100234") == "NV-100234"
+    assert order_number_as_shop_writes(shop, "WEB-12") == "WEB-12"
+    assert order_number_as_shop_writes(CommerceIntegration(), "NV100234") == "NV100234"
+
+
+@pytest.mark.parametrize("pattern", ["NV-######", "#####", "WEB######", "SO-####-DK"])
+def test_order_number_formats_are_letters_separators_and_digits(pattern):
+    from tracking.models import order_number_format_validator
+
+    order_number_format_validator(pattern)
+
+
+@pytest.mark.parametrize("pattern", ["NV-", "NV-##-##", "NV{6}"])
+def test_malformed_order_number_formats_are_refused(pattern):
+    from django.core.exceptions import ValidationError
+
+    from tracking.models import order_number_format_validator
+
+    with pytest.raises(ValidationError):
+        order_number_format_validator(pattern)
