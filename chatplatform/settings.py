@@ -455,6 +455,8 @@ JOBS_RETRY_BACKOFF_MAX_SECONDS = env.float("JOBS_RETRY_BACKOFF_MAX_SECONDS", def
 JOBS_DRAIN_SECONDS = env.float("JOBS_DRAIN_SECONDS", default=30.0)
 # Finished jobs, and the other records with a registered retention cleaner, are deleted after this.
 RETENTION_DAYS = env.int("RETENTION_DAYS", default=30)
+# Cleaners of large tables delete this many rows per transaction (chatplatform/retention.py).
+RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=2000)
 # Exactly one beat sends the schedule: the one holding this lock, renewed every few seconds.
 BEAT_LOCK_SECONDS = env.float("BEAT_LOCK_SECONDS", default=30.0)
 CELERY_BEAT_SCHEDULER = "chatplatform.jobs.beat:LockedDatabaseScheduler"
@@ -464,7 +466,7 @@ CELERY_BEAT_SCHEDULER = "chatplatform.jobs.beat:LockedDatabaseScheduler"
 # deleted after this many days (daily rollups are kept), in batches of this many rows, each its
 # own short transaction.
 ANALYTICS_RETENTION_DAYS = env.int("ANALYTICS_RETENTION_DAYS", default=30)
-ANALYTICS_RETENTION_BATCH_SIZE = env.int("ANALYTICS_RETENTION_BATCH_SIZE", default=2000)
+ANALYTICS_RETENTION_BATCH_SIZE = env.int("ANALYTICS_RETENTION_BATCH_SIZE", default=RETENTION_BATCH_SIZE)
 # Defaults of the runtime config key `analytics_quiet_minutes`: a conversation quiet this long
 # after an answer counts as resolved (assumed), and is then classified and scored.
 ANALYTICS_RESOLUTION_ASSUME_MINUTES = env.int("ANALYTICS_RESOLUTION_ASSUME_MINUTES", default=30)
