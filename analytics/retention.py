@@ -3,41 +3,29 @@ records, ratings, insights, order lookups, context chunks, messages and conversa
 daily rollups stay.
 
 Rows are deleted in batches of ANALYTICS_RETENTION_BATCH_SIZE ids, each batch its own short
-transaction, so that no lock is held long and the chat goes on writing meanwhile. Children go
-before their parents, so that a parent's batch finds little left to cascade to.
+transaction (`chatplatform.retention.delete_in_batches`), so that no lock is held long and the
+chat goes on writing meanwhile. Children go before their parents, so that a parent's batch finds
+little left to cascade to.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from analytics.models import AnswerRating, ConversationInsight, ProcessingMetrics
-from chatplatform.retention import register_cleaner
+from chatplatform.retention import Batch, delete_in_batches, register_cleaner
 from conversations.chat.models import ContextChunk, Conversation, Message
 from tracking.models import OrderLookup
 
 logger = logging.getLogger(__name__)
 
 CLEANER_NAME = "conversations and their analytics (ANALYTICS_RETENTION_DAYS)"
-
-
-@dataclass(frozen=True)
-class Batch:
-    """One DELETE: which table, how many rows it removed (cascades included), how long its
-    transaction took."""
-
-    stage: str
-    rows: int
-    seconds: float
 
 
 OnBatch = Callable[[Batch], None]
@@ -73,26 +61,8 @@ def analytics_cleanup(
     batch_size = batch_size or settings.ANALYTICS_RETENTION_BATCH_SIZE
     deleted: dict[str, int] = {}
     for stage, queryset in _stages(older_than):
-        deleted[stage] = _delete_in_batches(stage, queryset, batch_size=batch_size, on_batch=on_batch)
+        deleted[stage] = delete_in_batches(stage, queryset, batch_size=batch_size, on_batch=on_batch)
     return deleted
-
-
-def _delete_in_batches(stage: str, queryset: QuerySet, *, batch_size: int, on_batch: OnBatch | None) -> int:
-    model = queryset.model
-    total = 0
-    while True:
-        started = time.perf_counter()
-        with transaction.atomic():
-            ids = list(queryset.order_by().values_list("pk", flat=True)[:batch_size])
-            if not ids:
-                return total
-            _, per_model = model.objects.filter(pk__in=ids).delete()
-        rows = sum(per_model.values())
-        total += rows
-        if on_batch is not None:
-            on_batch(Batch(stage=stage, rows=rows, seconds=time.perf_counter() - started))
-        if len(ids) < batch_size:
-            return total
 
 
 def analytics_retention_cleaner(older_than: datetime) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -18,6 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from chatplatform.retention import Batch, delete_in_batches
 from chatplatform.telemetry.models import AggregateCheckpoint, CallRecord, DailyAggregate
 
 CHECKPOINT = "daily_aggregate"
@@ -168,8 +170,14 @@ def telemetry_aggregate(*, days: list[date] | None = None, progress=None) -> dic
     return {"days": [day.isoformat() for day in days], "rows": rows}
 
 
-def records_delete_older_than(older_than: datetime) -> int:
-    """Delete call records that started before `older_than` (the retention cleaner); the daily
-    aggregates stay."""
-    deleted, _ = CallRecord.objects.filter(started_at__lt=older_than).delete()
-    return deleted
+def records_delete_older_than(
+    older_than: datetime, *, batch_size: int | None = None, on_batch: Callable[[Batch], None] | None = None
+) -> int:
+    """Delete call records that started before `older_than` (the retention cleaner), in batches
+    of RETENTION_BATCH_SIZE; the daily aggregates stay."""
+    return delete_in_batches(
+        "telemetry records",
+        CallRecord.objects.filter(started_at__lt=older_than),
+        batch_size=batch_size,
+        on_batch=on_batch,
+    )
