@@ -27,7 +27,7 @@ from tutor.content.drafts import (
     QuestionDraft,
 )
 from tutor.content.terms import YEAR, Term, terms_overlap
-from tutor.content.text import Sentence, comparable, supported_fraction, term_pattern, words
+from tutor.content.text import Sentence, comparable, content_keys, term_pattern, words
 from tutor.content.validation import distractor_supported
 
 MIN_WORDS, MAX_WORDS = 6, 45
@@ -89,6 +89,7 @@ def true_false_questions(
     used: set[int] = set()
     want_false = True
     years = sorted({year for s in sentences for year in YEAR.findall(s.text)})
+    stated = [set(content_keys(s.text)) for s in sentences]
     for term in terms:
         pattern = term_pattern(term.text)
         for sentence in sentences:
@@ -96,7 +97,7 @@ def true_false_questions(
                 continue
             question = None
             if want_false:
-                question = _false_statement(term, sentence, terms, years, sentences, document_text)
+                question = _false_statement(term, sentence, terms, years, stated, document_text)
             if question is None:
                 question = QuestionDraft(
                     type=TRUE_FALSE,
@@ -119,7 +120,7 @@ def _false_statement(
     sentence: Sentence,
     terms: list[Term],
     years: list[str],
-    sentences: list[Sentence],
+    stated: list[set[str]],
     document_text: str,
 ) -> QuestionDraft | None:
     match = term_pattern(term.text).search(sentence.text)
@@ -145,7 +146,8 @@ def _false_statement(
         if comparable(statement) in document_text:
             continue
         # Refuse a swap that another sentence happens to state.
-        if any(supported_fraction(statement, other.text) >= 1.0 for other in sentences):
+        keys = set(content_keys(statement))
+        if any(keys <= other for other in stated):
             continue
         return QuestionDraft(
             type=TRUE_FALSE,

@@ -136,7 +136,10 @@ def _definitions(sentences: list[Sentence]) -> list[tuple[str, str, Sentence, Se
             previous = None
         if previous is not None and previous.chunk_id != sentence.chunk_id:
             previous = None
-        match = _CALLED_END.match(text)
+        lowered = text.casefold()
+        # Cheap substring tests first: the patterns are slow on the many sentences without them.
+        naming = " called " in lowered or " known as " in lowered or " termed " in lowered
+        match = _CALLED_END.match(text) if naming else None
         if match:
             definition = match.group("definition")
             aliases = [_clean(match.group("alias"))] if match.group("alias") else []
@@ -148,7 +151,7 @@ def _definitions(sentences: list[Sentence]) -> list[tuple[str, str, Sentence, Se
             else:
                 found.append((_clean(match.group("term")), definition, sentence, None, aliases))
             continue
-        match = _IS_DEFINITION.match(text)
+        match = _IS_DEFINITION.match(text) if (" is " in lowered or " are " in lowered) else None
         if match:
             alias = match.group("alias")
             found.append(
@@ -160,7 +163,7 @@ def _definitions(sentences: list[Sentence]) -> list[tuple[str, str, Sentence, Se
                     [alias] if alias and _ACRONYM.fullmatch(alias) else [],
                 )
             )
-        for inside in _CALLED_INSIDE.finditer(text):
+        for inside in _CALLED_INSIDE.finditer(text) if naming else ():
             before = inside.group("before").strip()
             definition = before.split(", ")[-1]
             noun = inside.group("np")
@@ -174,9 +177,9 @@ def _definitions(sentences: list[Sentence]) -> list[tuple[str, str, Sentence, Se
                 found.append((_clean(inside.group("term")), definition, sentence, None, []))
         found.extend(
             (_clean(appositive.group("term")), appositive.group("definition"), sentence, None, [])
-            for appositive in _APPOSITIVE.finditer(text)
+            for appositive in (_APPOSITIVE.finditer(text) if ", " in text else ())
         )
-        for parenthesis in _PARENTHESIS.finditer(text):
+        for parenthesis in _PARENTHESIS.finditer(text) if "(" in text else ():
             before, inside = parenthesis.group("before"), parenthesis.group("inside").strip()
             parts = before.split()
             # "the clergy (First Estate)": a name given to what precedes it.
@@ -194,7 +197,7 @@ def _acronym_aliases(sentences: list[Sentence]) -> dict[str, str]:
     """ "ribulose bisphosphate (RuBP)": the phrase's key -> the acronym."""
     aliases: dict[str, str] = {}
     for sentence in sentences:
-        for match in _PARENTHESIS.finditer(sentence.text):
+        for match in _PARENTHESIS.finditer(sentence.text) if "(" in sentence.text else ():
             inside = match.group("inside").strip()
             if not _ACRONYM.fullmatch(inside):
                 continue

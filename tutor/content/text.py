@@ -8,6 +8,7 @@ it is a substring of the chunk's plain text.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -216,6 +217,7 @@ def document_sentences(chunks: list[SourceChunk]) -> list[Sentence]:
     return result
 
 
+@functools.lru_cache(maxsize=4096)
 def term_pattern(term: str) -> re.Pattern[str]:
     """A term as a whole word or phrase, case-insensitive, with an optional plural ending."""
     body = r"\s+".join(re.escape(part) for part in term.split())
