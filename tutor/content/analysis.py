@@ -73,6 +73,9 @@ def summary_extract(sentences: list[Sentence], terms: list[Term]) -> str:
             continue
         chosen.append(sentence)
         words += size
+    if not chosen:
+        # Too little text for key terms: its opening is its summary.
+        chosen = sentences[:SUMMARY_SENTENCES]
     return " ".join(s.text for s in sorted(chosen, key=lambda s: s.order))
 
 
