@@ -202,16 +202,6 @@
 
   // --- analysis and lesson --------------------------------------------------------------------
 
-  // The latest one, or a new one when there is none yet.
-  async function latestOrNew(path, body) {
-    try {
-      return await api("GET", sessionPath(path));
-    } catch (error) {
-      if (error.status !== 404) throw error;
-    }
-    return api("POST", sessionPath(path), body || {});
-  }
-
   function renderAnalysis(analysis) {
     const concepts = el("dl", { class: "concepts" });
     for (const concept of analysis.concepts || []) {
@@ -223,7 +213,7 @@
 
   $("analyse").addEventListener("click", (event) => {
     busy(event.target, async () => {
-      state.analysis = await latestOrNew("analysis/");
+      state.analysis = await api("POST", sessionPath("analysis/"), {});
       renderAnalysis(state.analysis);
       say("Analysis ready.");
     });
