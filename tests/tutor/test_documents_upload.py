@@ -10,6 +10,7 @@ from chatplatform.jobs.models import Job
 from chatplatform.jobs.runner import jobs_run_available
 from tests.tutor import samples
 from tests.tutor.factories import StudySessionFactory, learner_client
+from tutor.embeddings.queue import embedding_queue_enqueue
 from tutor.models import Chunk, Document
 
 pytestmark = pytest.mark.django_db
@@ -86,6 +87,12 @@ def test_processing_makes_passages_and_fills_in_the_metadata(
     assert detail["finished_at"] is not None
     # The stored bytes are not kept once the passages are.
     assert stored_files(media) == []
+    # The embedding queue's job (woken by the document, or by beat) embeds every passage.
+    embedding_queue_enqueue()
+    jobs_run_available(budget_seconds=60)
+    progress = learner_client(session.learner).get(f"/api/v1/tutor/sessions/{session.pk}/").json()["progress"]
+    assert progress["chunks_embedded"] == progress["chunks"] == detail["chunks"]
+    assert progress["percent_embedded"] == 100
 
 
 def test_json_with_base64_content_is_accepted_as_older_clients_send_it(session):
