@@ -173,3 +173,17 @@ def test_the_refresh_job_records_settles_and_judges_only_conversations_quiet_lon
     waiting = ConversationInsight.objects.get(conversation=busy)
     assert (judged.topic, judged.score) == ("Levering", 10)
     assert (waiting.topic, waiting.score, waiting.resolution) == ("", None, "open")
+
+
+def test_staff_rerun_the_analysis_of_a_conversation_from_its_admin(staff_client, shop):
+    conversation = delivery_helped(shop)
+    response = staff_client.post(
+        "/admin/conversations/conversation/",
+        {"action": "rerun_analysis", "_selected_action": [str(conversation.id)]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "Analysed 1 conversation(s)." in response.content.decode()
+    assert ConversationInsight.objects.get(conversation=conversation).topic == "Levering"
+    assert staff_client.get("/admin/analytics/chatbottopic/").status_code == 200
+    assert staff_client.get("/admin/analytics/conversationinsight/").status_code == 200
