@@ -77,6 +77,8 @@ class ExtractedText:
     content_type: str
     text: str
     pages: int | None = None
+    # Where each page begins in `text` (PDFs only), for telling which page a passage is on.
+    page_starts: tuple[int, ...] | None = None
 
     @property
     def first_heading(self) -> str:
@@ -122,10 +124,12 @@ def document_text_extract(
         raise ApplicationError(DOCUMENT_EMPTY, f'"{name}" is empty.')
     kind = document_kind(name=name, data=data)
     deadline = _Deadline(name=name, seconds=limits.timeout_seconds, clock=clock)
-    pages = None
+    pages = page_starts = None
     try:
         if kind == PDF:
-            text, pages = _pdf_text(data, name=name, limits=limits, deadline=deadline)
+            page_texts = _pdf_text(data, name=name, limits=limits, deadline=deadline)
+            text, page_starts = _pages_join(page_texts)
+            pages = len(page_texts)
         elif kind == DOCX:
             text = _docx_text(data, name=name, limits=limits, deadline=deadline)
         elif kind == HTML:
@@ -144,7 +148,9 @@ def document_text_extract(
     text = normalise_text(text)
     if not text:
         raise ApplicationError(DOCUMENT_EMPTY, f'"{name}" contains no text to index.')
-    return ExtractedText(kind=kind, content_type=CONTENT_TYPES[kind], text=text, pages=pages)
+    return ExtractedText(
+        kind=kind, content_type=CONTENT_TYPES[kind], text=text, pages=pages, page_starts=page_starts
+    )
 
 
 def decode_text(data: bytes) -> str:
@@ -168,7 +174,21 @@ def _megabytes(size: int) -> str:
     return f"{size / 1_000_000:.1f} MB"
 
 
-def _pdf_text(data: bytes, *, name: str, limits: ExtractionLimits, deadline: _Deadline) -> tuple[str, int]:
+def _pages_join(page_texts: list[str]) -> tuple[str, tuple[int, ...]]:
+    """The pages' text, each normalised, and where each begins. Normalising the joined text again
+    changes nothing, so the offsets hold for the final text; a blank page starts where the next
+    one does."""
+    starts, parts, offset = [], [], 0
+    for page in page_texts:
+        page = normalise_text(page)
+        starts.append(offset)
+        if page:
+            parts.append(page)
+            offset += len(page) + 2
+    return "\n\n".join(parts), tuple(starts)
+
+
+def _pdf_text(data: bytes, *, name: str, limits: ExtractionLimits, deadline: _Deadline) -> list[str]:
     from pypdf import PdfReader
 
     reader = PdfReader(io.BytesIO(data))
@@ -187,7 +207,7 @@ def _pdf_text(data: bytes, *, name: str, limits: ExtractionLimits, deadline: _De
     for page in reader.pages:
         deadline.check()
         texts.append(page.extract_text() or "")
-    return "\n\n".join(texts), pages
+    return texts
 
 
 def _docx_text(data: bytes, *, name: str, limits: ExtractionLimits, deadline: _Deadline) -> str:

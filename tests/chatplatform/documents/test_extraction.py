@@ -45,6 +45,19 @@ def test_it_reads_the_text_of_a_pdf():
     assert result.text.startswith("Photosynthesis")
 
 
+def test_it_says_where_each_page_of_a_pdf_begins_in_the_text():
+    from pypdf import PdfReader
+
+    data = (DATA / "photosynthesis.pdf").read_bytes()
+    result = extract("photosynthesis.pdf", data)
+
+    assert result.page_starts[0] == 0
+    assert len(result.page_starts) == result.pages == 2
+    second = PdfReader(io.BytesIO(data)).pages[1].extract_text().strip()
+    assert result.text[result.page_starts[1] :].startswith(second[:40])
+    assert extract("a.md", "# Notes").page_starts is None
+
+
 def test_it_recognises_a_pdf_by_its_content_whatever_its_name():
     assert extract("scan", (DATA / "photosynthesis.pdf").read_bytes()).kind == "pdf"
 
