@@ -31,6 +31,8 @@ from tutor.content.text import Sentence, comparable, content_keys, term_pattern,
 from tutor.content.validation import distractor_supported
 
 MIN_WORDS, MAX_WORDS = 6, 45
+# A sentence opening with one of these leans on the one before it ("This is called ...").
+_NEEDS_CONTEXT = frozenset({"this", "it", "these", "they", "its", "their", "such", "he", "she", "those"})
 
 
 def _stable_order(items: list[str], salt: str) -> list[str]:
@@ -39,8 +41,11 @@ def _stable_order(items: list[str], salt: str) -> list[str]:
 
 
 def _fits(sentence: Sentence) -> bool:
-    size = len(sentence.text.split())
-    return MIN_WORDS <= size <= MAX_WORDS and not sentence.text.endswith(("?", ":"))
+    """Long enough to test something, short enough to read, and understandable on its own."""
+    parts = sentence.text.split()
+    if not MIN_WORDS <= len(parts) <= MAX_WORDS or sentence.text.endswith(("?", ":")):
+        return False
+    return parts[0].casefold() not in _NEEDS_CONTEXT
 
 
 def _single_match(term: Term, sentence: Sentence, terms: list[Term]) -> re.Match[str] | None:

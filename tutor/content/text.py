@@ -221,7 +221,7 @@ def document_sentences(chunks: list[SourceChunk]) -> list[Sentence]:
 def term_pattern(term: str) -> re.Pattern[str]:
     """A term as a whole word or phrase, case-insensitive, with an optional plural ending."""
     body = r"\s+".join(re.escape(part) for part in term.split())
-    return re.compile(rf"(?<![\w-]){body}(?:s|es)?(?![\w-])", re.IGNORECASE)
+    return re.compile(rf"(?<![\w-]){body}(?:s|es)?(?![\w+-])", re.IGNORECASE)
 
 
 def document_title(chunks: list[SourceChunk]) -> str:

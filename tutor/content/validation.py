@@ -71,10 +71,13 @@ def question_problem(question: QuestionDraft, chunk: SourceChunk | None, documen
         return _true_false_problem(question, quote, document_key)
     if not supports(quote, question.answer):
         return "answer_not_supported"
-    if question.type in (SHORT_ANSWER, FILL_IN_BLANK) and comparable(question.answer) in comparable(
-        question.prompt.replace(BLANK, " ")
-    ):
-        return "answer_in_prompt"
+    if question.type in (SHORT_ANSWER, FILL_IN_BLANK):
+        prompt = f" {comparable(question.prompt.replace(BLANK, ' '))} "
+        # An alias in the prompt gives the answer away as much as the answer does.
+        if any(
+            f" {comparable(answer)} " in prompt for answer in [question.answer, *question.accepted] if answer
+        ):
+            return "answer_in_prompt"
     if question.type == FILL_IN_BLANK:
         if BLANK not in question.prompt:
             return "no_blank"
