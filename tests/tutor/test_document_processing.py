@@ -9,6 +9,7 @@ from chatplatform.errors import ApplicationError
 from tests.tutor import samples
 from tests.tutor.factories import ChunkFactory, DocumentFactory
 from tutor.documents import services
+from tutor.documents.pages import chunk_pages
 from tutor.documents.reading import document_read
 from tutor.documents.services import document_process
 from tutor.models import Chunk, Document
@@ -96,3 +97,11 @@ def test_processing_a_document_twice_keeps_one_set_of_passages():
     assert list(Chunk.objects.filter(document=document).values_list("position", flat=True)) == list(
         range(count)
     )
+
+
+def test_each_passage_gets_the_page_it_starts_on_even_when_reflowed():
+    text = "Page one opens here.\nIt goes on.\n\nPage two   starts\nhere and ends."
+    starts = (0, text.index("Page two"))
+    chunks = ["Page one opens here. It goes on.", "It goes on.", "Page two starts here", "Not in the text"]
+    assert chunk_pages(text, starts, chunks) == [1, 1, 2, None]
+    assert chunk_pages(text, None, chunks) == [None] * 4

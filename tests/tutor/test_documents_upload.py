@@ -83,6 +83,11 @@ def test_processing_makes_passages_and_fills_in_the_metadata(
     assert (detail["status"], detail["progress"], detail["error_code"]) == ("ready", 100, "")
     assert (detail["pages"], detail["language"]) == (2, "en")
     assert detail["chunks"] == Chunk.objects.filter(document_id=document_id).count() > 0
+    pages = list(
+        Chunk.objects.filter(document_id=document_id).order_by("position").values_list("page", flat=True)
+    )
+    # The sample's second page holds only the end of the last passage, which starts on page 1.
+    assert pages == [1] * len(pages)
     assert detail["started_at"] is not None
     assert detail["finished_at"] is not None
     # The stored bytes are not kept once the passages are.

@@ -2,7 +2,7 @@
 
 Run as `python -m tutor.documents.extraction_child` with a JSON request on stdin
 (`{"path", "name", "max_bytes", "max_pages", "timeout_seconds", "memory_mb"}`); it answers one
-JSON line on stdout: `{"text", "pages", "kind"}` or `{"error": {"code", "message"}}`. A parser
+JSON line on stdout: `{"text", "pages", "page_starts", "kind"}` or `{"error": {"code", "message"}}`. A parser
 that runs away with memory or CPU takes down only this process; the parent turns that into an
 error code. Django is configured bare here: the shared extraction needs no project settings
 when it is given its limits.
@@ -39,7 +39,12 @@ def main() -> int:
         with open(request["path"], "rb") as file:
             data = file.read()
         extracted = document_text_extract(name=request["name"], data=data, limits=limits)
-        answer = {"text": extracted.text, "pages": extracted.pages, "kind": extracted.kind}
+        answer = {
+            "text": extracted.text,
+            "pages": extracted.pages,
+            "page_starts": extracted.page_starts,
+            "kind": extracted.kind,
+        }
     except ApplicationError as exc:
         answer = {"error": {"code": exc.code, "message": exc.message}}
     except MemoryError:

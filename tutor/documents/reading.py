@@ -31,6 +31,7 @@ class ReadDocument:
     text: str
     pages: int | None
     kind: str
+    page_starts: tuple[int, ...] | None = None
 
 
 def document_read(
@@ -76,7 +77,13 @@ def document_read(
                 code, f'Reading "{name}" needed more memory than a document may use ({memory_mb} MB).'
             )
         raise ApplicationError(code, answer["error"]["message"])
-    return ReadDocument(text=answer["text"], pages=answer["pages"], kind=answer["kind"])
+    starts = answer.get("page_starts")
+    return ReadDocument(
+        text=answer["text"],
+        pages=answer["pages"],
+        kind=answer["kind"],
+        page_starts=tuple(starts) if starts else None,
+    )
 
 
 def _answer(stdout: str) -> dict | None:

@@ -21,6 +21,7 @@ from django.utils import timezone
 from chatplatform.documents.chunking import ChunkingConfig, text_chunk
 from chatplatform.errors import ApplicationError
 from tutor.documents.language import language_detect
+from tutor.documents.pages import chunk_pages
 from tutor.documents.reading import document_read
 from tutor.documents.uploads import (
     CheckedFile,
@@ -154,12 +155,13 @@ def document_process(
         config = ChunkingConfig.from_settings()
         pieces = text_chunk(read.text, chunk_tokens=config.chunk_tokens, overlap_tokens=config.overlap_tokens)
         language = language_detect(read.text)
+        pages = chunk_pages(read.text, read.page_starts, [piece.text for piece in pieces])
         report(80, "storing passages")
         with transaction.atomic():
             Chunk.objects.filter(document=document).delete()
             Chunk.objects.bulk_create(
-                Chunk(document=document, session=document.session, position=n, text=piece.text)
-                for n, piece in enumerate(pieces)
+                Chunk(document=document, session=document.session, position=n, text=piece.text, page=page)
+                for n, (piece, page) in enumerate(zip(pieces, pages, strict=True))
             )
             Document.objects.filter(pk=document.pk).update(
                 status=Document.Status.READY,
