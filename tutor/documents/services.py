@@ -118,6 +118,8 @@ def _document_store(session: StudySession, item: CheckedFile, saved: list[str]) 
         existing = Document.objects.filter(session=session, checksum=item.checksum).first()
         if existing is None:
             raise
+        saved.remove(document.file.name)
+        default_storage.delete(document.file.name)
         return UploadResult(existing, duplicate=True)
     return UploadResult(document, duplicate=False)
 
