@@ -38,6 +38,8 @@ class AnswerRatingApi(ChatbotScopedApi):
                 400,
                 *CHATBOT_ERRORS,
                 409,
+                413,
+                415,
                 notes={
                     400: 'A value other than "up" or "down" (`invalid_rating`), or a question rather '
                     "than an answer (`message_not_an_answer`).",

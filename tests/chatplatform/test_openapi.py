@@ -14,6 +14,7 @@ ERRORS = {
     ("post", f"{CHATBOT}/conversations/"): {401, 403, 404},
     ("get", f"{CONVERSATION}/"): {401, 403, 404},
     ("post", f"{CONVERSATION}/messages/"): {400, 401, 403, 404, 406, 409, 413, 415, 502, 503, 504},
+    ("post", f"{CONVERSATION}/messages/{{message_id}}/rating/"): {400, 401, 403, 404, 409, 413, 415},
     ("get", f"{CHATBOT}/documents/"): {400, 401, 403, 404},
     ("post", f"{CHATBOT}/documents/"): {400, 401, 403, 404, 413, 415},
     ("get", f"{CHATBOT}/documents/{{document_id}}/"): {401, 403, 404},
