@@ -76,6 +76,8 @@ def figures(chatbot, start: datetime, end: datetime) -> dict:
         "not_found_answers": sum(a.not_found for a in answers),
         "output_tokens": sum(a.output_tokens or 0 for a in answers),
         "average_score": _mean(scores),
+        "ttft_mean_ms": _mean(ttfts),
+        "scores": [sum(score == n for score in scores) for n in range(1, 11)],
         "topics": dict(Counter(i.topic for i in insights)),
         "resolution": {
             name: resolution.get(name, 0) for name in ("open", "confirmed", "assumed", "unresolved")

@@ -98,6 +98,22 @@ def _cost(bot, start, end) -> float:
     return float(total)
 
 
+def _usage(bot, start, end) -> dict:
+    from chatplatform.telemetry.models import CallRecord
+
+    usage: dict = {}
+    for record in CallRecord.objects.filter(
+        tenant_id=bot.chatbot_id, tenant_type="chatbot", started_at__gte=start, started_at__lt=end
+    ):
+        calls, tokens_in, tokens_out = usage.get((record.request_model, record.feature), (0, 0, 0))
+        usage[(record.request_model, record.feature)] = (
+            calls + 1,
+            tokens_in + record.input_tokens,
+            tokens_out + record.output_tokens,
+        )
+    return usage
+
+
 def _values(body: dict) -> dict:
     """The dashboard's figures named as the recomputation names them."""
 
@@ -119,6 +135,8 @@ def _values(body: dict) -> dict:
         "not_found_answers": v("not_found_answers"),
         "output_tokens": v("output_tokens"),
         "average_score": v("average_score"),
+        "ttft_mean_ms": v("ttft_mean_ms"),
+        "scores": [s["conversations"] for s in body["scores"]],
         "topics": {t["topic"]: t["conversations"] for t in body["topics"]},
         "resolution": {name: figure["value"] for name, figure in body["resolution"].items()},
         "ratings": {name: figure["value"] for name, figure in body["ratings"].items()},
@@ -141,7 +159,7 @@ def _values(body: dict) -> dict:
 
 
 def _rounded(expected: dict) -> dict:
-    digits = {"tokens_per_s": 2, "average_score": 2, "error_rate": 4}
+    digits = {"tokens_per_s": 2, "average_score": 2, "error_rate": 4, "ttft_mean_ms": 2}
     return {
         key: _rounded(value)
         if isinstance(value, dict)
@@ -178,9 +196,25 @@ def test_every_dashboard_figure_equals_its_recomputation_from_raw_rows(staff_cli
         assert body["cost_usd"]["value"] == pytest.approx(cost, abs=1e-5), params
         resolved = expected["resolution"]["confirmed"] + expected["resolution"]["assumed"]
         assert body["cost_per_resolved_conversation_usd"]["value"] == pytest.approx(cost / resolved, abs=1e-5)
-        usage = {(g["model"], g["feature"]) for g in body["token_usage"]}
-        assert usage <= {(m, f) for m in PRICES for f in ("answer", "routing")}
-        assert sum(point["answers"] for point in body["series"]) == expected["answers"]
+        assert {
+            (g["model"], g["feature"]): (g["calls"], g["input_tokens"], g["output_tokens"])
+            for g in body["token_usage"]
+        } == _usage(shop, start, end)
+        for point in body["series"]:
+            day = recompute.figures(
+                shop, datetime.fromisoformat(point["from"]), datetime.fromisoformat(point["to"])
+            )
+            assert point["answers"] == day["answers"], point
+            assert point["conversations"] == day["conversations"], point
+            assert point["errors"] == day["errors"], point
+            assert (point["ttft_p50_ms"], point["ttft_p95_ms"]) == (day["ttft_p50_ms"], day["ttft_p95_ms"]), (
+                point
+            )
+            assert point["average_score"] == _rounded(day)["average_score"], point
+            assert point["cost_usd"] == pytest.approx(
+                _cost(shop, datetime.fromisoformat(point["from"]), datetime.fromisoformat(point["to"])),
+                abs=1e-5,
+            )
 
 
 def test_the_flows_endpoint_gives_the_dashboards_table(staff_client, shop):

@@ -98,6 +98,8 @@ def _rollup_view(bot, day) -> dict:
         "not_found_answers": total.not_found,
         "output_tokens": total.output_tokens,
         "average_score": mean(total.score_sum, total.score_count),
+        "ttft_mean_ms": mean(total.ttft_sum_ms, total.ttft_count),
+        "scores": [total.score_counts.get(str(n), 0) for n in range(1, 11)],
         "topics": dict(total.topics),
         "resolution": {
             name: getattr(total, f"resolution_{name}")
