@@ -47,6 +47,14 @@ ERRORS = {
     ("post", f"{SESSION}/documents/"): {400, 401, 404, 409, 413, 415},
     ("get", f"{SESSION}/documents/{{document_id}}/"): {401, 404},
     ("get", "/api/v1/tutor/staff/analytics/"): {400, 401, 403},
+    ("get", f"{SESSION}/events/quiz-attempts/"): {401, 404},
+    ("post", f"{SESSION}/events/quiz-attempts/"): {400, 401, 404},
+    ("get", f"{SESSION}/events/summaries/"): {401, 404},
+    ("post", f"{SESSION}/events/summaries/"): {400, 401, 404, 409},
+    ("get", f"{SESSION}/logs/"): {400, 401, 404},
+    ("get", f"{SESSION}/analytics/"): {401, 404},
+    ("post", f"{SESSION}/analytics/refresh/"): {401, 404},
+    ("get", "/api/v1/tutor/me/analytics/"): {401},
 }
 
 
