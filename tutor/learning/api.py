@@ -6,7 +6,8 @@ a missing one (`tutor.selectors.session_for_learner`).
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.renderers import JSONRenderer
@@ -51,6 +52,7 @@ def _paged(view: APIView, request: Request, queryset, serialize) -> Response:
 # --- quiz attempts -------------------------------------------------------------------------------
 
 
+@extend_schema_serializer(component_name="TutorAttemptAnswer")
 class AttemptAnswerOutputSerializer(serializers.Serializer):
     question = serializers.IntegerField(source="question_id")
     position = serializers.IntegerField(source="question.position")
@@ -61,6 +63,7 @@ class AttemptAnswerOutputSerializer(serializers.Serializer):
     explanation = serializers.CharField(source="question.explanation")
 
 
+@extend_schema_serializer(component_name="TutorQuizAttempt")
 class QuizAttemptOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     quiz = serializers.IntegerField(source="quiz_id")
@@ -71,6 +74,7 @@ class QuizAttemptOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+@extend_schema_serializer(component_name="TutorQuizAttemptScored")
 class QuizAttemptDetailOutputSerializer(QuizAttemptOutputSerializer):
     answers = AttemptAnswerOutputSerializer(many=True)
 
@@ -79,7 +83,9 @@ class QuizAttemptListCreateApi(LearnerApi):
     """A learner's attempts at the session's quizzes: POST one (scored by the server), GET them
     newest first."""
 
+    @extend_schema_serializer(component_name="TutorQuizAttemptInput")
     class InputSerializer(serializers.Serializer):
+        @extend_schema_serializer(component_name="TutorAnswerInput")
         class AnswerSerializer(serializers.Serializer):
             question = serializers.IntegerField()
             given = serializers.JSONField(help_text='The answer: text (true_false: "true"/"false").')
@@ -137,6 +143,7 @@ class QuizAttemptListCreateApi(LearnerApi):
 # --- summaries -----------------------------------------------------------------------------------
 
 
+@extend_schema_serializer(component_name="TutorSummary")
 class SummaryOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     text = serializers.CharField()
@@ -152,6 +159,7 @@ class SummaryListCreateApi(LearnerApi):
     """Summaries the learner wrote: POST one to see which key concepts it covers and misses (the
     missed ones go into the session's context for the next lesson and quiz)."""
 
+    @extend_schema_serializer(component_name="TutorSummaryInput")
     class InputSerializer(serializers.Serializer):
         text = serializers.CharField(trim_whitespace=True, max_length=services.SUMMARY_MAX_CHARS)
 
@@ -198,6 +206,7 @@ class XapiRenderer(JSONRenderer):
     format = "xapi"
 
 
+@extend_schema_serializer(component_name="TutorInteraction")
 class LogOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.CharField()
@@ -281,7 +290,7 @@ class SessionAnalyticsApi(LearnerApi):
 
     @extend_schema(
         operation_id="tutor_session_analytics",
-        responses={200: dict, **api_errors(*_SESSION_ERRORS, notes=_NOT_FOUND)},
+        responses={200: OpenApiTypes.OBJECT, **api_errors(*_SESSION_ERRORS, notes=_NOT_FOUND)},
     )
     def get(self, request: Request, session_id: int) -> Response:
         session = self.session(request, session_id)
@@ -294,7 +303,7 @@ class SessionAnalyticsRefreshApi(LearnerApi):
     @extend_schema(
         operation_id="tutor_session_analytics_refresh",
         request=None,
-        responses={200: dict, **api_errors(*_SESSION_ERRORS, notes=_NOT_FOUND)},
+        responses={200: OpenApiTypes.OBJECT, **api_errors(*_SESSION_ERRORS, notes=_NOT_FOUND)},
     )
     def post(self, request: Request, session_id: int) -> Response:
         session = self.session(request, session_id)
@@ -305,6 +314,8 @@ class SessionAnalyticsRefreshApi(LearnerApi):
 class LearnerAnalyticsApi(LearnerApi):
     """The learner's figures across sessions, with each recent session's engagement."""
 
-    @extend_schema(operation_id="tutor_learner_analytics", responses={200: dict, **api_errors(401)})
+    @extend_schema(
+        operation_id="tutor_learner_analytics", responses={200: OpenApiTypes.OBJECT, **api_errors(401)}
+    )
     def get(self, request: Request) -> Response:
         return Response(selectors.learner_analytics(request.user))
