@@ -371,3 +371,16 @@ def test_bad_drill_down_filters_get_a_stable_code(staff_client):
         body = response.json()["error"]
         assert body["code"] == "invalid_query"
         assert set(body["fields"]) == set(params)
+
+
+async def test_under_asgi_the_export_is_read_a_chunk_at_a_time():
+    from analytics.api import _streamed
+
+    def lines():
+        for n in range(1201):
+            yield f"{n}\n"
+
+    chunks = [chunk async for chunk in _streamed(lines(), chunk=500)]
+
+    assert [chunk.count("\n") for chunk in chunks] == [500, 500, 201]
+    assert "".join(chunks) == "".join(f"{n}\n" for n in range(1201))
