@@ -25,6 +25,8 @@ _EXAMPLE_CUE = re.compile(
     re.IGNORECASE,
 )
 
+_CONCRETE = re.compile(r"\b\d")
+
 
 @dataclass
 class _Group:
@@ -71,8 +73,9 @@ def _sections_of(sentences: list[Sentence]) -> list[_Group]:
 def _section(group: _Group, terms: list[Term], missed: set[str], taught: set[str]) -> SectionDraft:
     present = [term for term in terms if any(term_pattern(term.text).search(s.text) for s in group.sentences)]
     # Each term is an objective once, where the text explains it (or first mentions it).
-    own = [t for t in present if t.key not in taught and t.sentence in group.sentences]
-    others = [t for t in present if t.key not in taught and t not in own]
+    teachable = [t for t in present if t.key not in taught and (_worth_teaching(t) or t.key in missed)]
+    own = [t for t in teachable if t.sentence in group.sentences]
+    others = [t for t in teachable if t not in own]
     objective_terms = sorted(own + others, key=lambda t: t.key not in missed)[:3]
     taught.update(t.key for t in objective_terms)
     weights = {term.key: term.score for term in present}
@@ -82,6 +85,9 @@ def _section(group: _Group, terms: list[Term], missed: set[str], taught: set[str
         return sum(weights[key] for key, pattern in patterns if pattern.search(sentence.text))
 
     examples = [s for s in group.sentences if _EXAMPLE_CUE.search(s.text)][:MAX_EXAMPLES]
+    if not examples and len(group.sentences) >= 3:
+        # No "such as": a dated or numbered event after the opening is the section's instance.
+        examples = [s for s in group.sentences[1:] if _CONCRETE.search(s.text)][-1:]
     rest = [s for s in group.sentences if s not in examples]
     explanation = sorted(
         sorted(rest, key=lambda s: (-score(s), s.order))[:EXPLANATION_SENTENCES], key=lambda s: s.order
@@ -96,14 +102,21 @@ def _section(group: _Group, terms: list[Term], missed: set[str], taught: set[str
     chunk_ids = list(dict.fromkeys(s.chunk_id for s in used))
     return SectionDraft(
         title=title,
-        objectives=_objectives(objective_terms, missed),
+        objectives=_objectives(objective_terms, missed, group.title),
         explanation=" ".join(s.text for s in explanation),
         examples=[s.text for s in examples],
         chunk_ids=chunk_ids,
     )
 
 
-def _objectives(terms: list[Term], missed: set[str]) -> list[str]:
+def _worth_teaching(term: Term) -> bool:
+    """A defined term, a recurring name or a phrase; not a lone frequent word ("plants")."""
+    if term.definition:
+        return True
+    return " " in term.text or (term.kind == "name" and term.count >= 2)
+
+
+def _objectives(terms: list[Term], missed: set[str], title: str) -> list[str]:
     objectives: list[str] = []
     for term in terms:
         if term.key in missed:
@@ -114,7 +127,9 @@ def _objectives(terms: list[Term], missed: set[str]) -> list[str]:
             objectives.append(f"Explain the part {term.text} plays here.")
         else:
             objectives.append(f"Describe what the text says about {term.text}.")
-    return objectives or ["Summarise this section in two sentences."]
+    return objectives or [
+        f"Summarise “{title}” in two sentences." if title else "Summarise this section in two sentences."
+    ]
 
 
 LESSON_SYSTEM = (
