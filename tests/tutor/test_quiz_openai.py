@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from chatplatform import telemetry
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.tutor.content_sources import session_with_texts
 from tests.tutor.factories import learner_client
@@ -16,6 +17,15 @@ PASSAGES = [
     "The mean is the sum of the values divided by the number of values. The median is the middle value.",
     "The range is the largest value minus the smallest value. Outliers pull the mean away from the median.",
 ]
+
+
+@pytest.fixture
+def spans(settings):
+    settings.TELEMETRY_ENABLED = True
+    records: list[telemetry.CallRecord] = []
+    unsubscribe = telemetry.subscribe(records.append)
+    yield records
+    unsubscribe()
 
 
 def quiz_reply() -> str:
@@ -70,7 +80,9 @@ def quiz_reply() -> str:
     )
 
 
-def test_the_model_writes_the_quiz_and_only_grounded_questions_are_kept(openai_server: FakeOpenAIServer):
+def test_the_model_writes_the_quiz_and_only_grounded_questions_are_kept(
+    openai_server: FakeOpenAIServer, spans
+):
     session = session_with_texts(PASSAGES)
     openai_server.script("Here is your quiz!", quiz_reply())
 
@@ -90,6 +102,12 @@ def test_the_model_writes_the_quiz_and_only_grounded_questions_are_kept(openai_s
     prompt = first.body["messages"][1]["content"]
     assert "[C1] The mean is the sum" in prompt
     assert "[C2] The range is" in prompt
+    calls = [span for span in spans if span.operation == "json"]
+    assert len(calls) == 2
+    assert {(span.provider, span.feature, span.tenant_type) for span in calls} == {
+        ("openai", "tutor_quiz", "learner")
+    }
+    assert {span.tenant_id for span in calls} == {str(session.learner.pk)}
 
 
 def test_the_analysis_keeps_concepts_whose_quote_is_in_their_chunk(openai_server: FakeOpenAIServer):
