@@ -154,3 +154,20 @@ def test_a_failing_provider_leaves_the_lesson_to_the_local_rules(openai_server: 
     assert response.status_code == 201
     assert response.json()["provider"] == "local"
     assert response.json()["sections"]
+
+
+def test_a_long_session_sends_passages_from_all_over_it_and_those_with_missed_concepts():
+    from tutor.content.drafts import SourceChunk
+    from tutor.content.llm import sources_listing
+
+    chunks = [SourceChunk(id=i, text=f"Passage {i} says something about topic {i}. " * 20) for i in range(40)]
+    chunks[33] = SourceChunk(id=33, text="The stroma is the fluid around the thylakoids. " * 20)
+
+    listing, labels = sources_listing(chunks, budget=2000, focus=["stroma"])
+
+    ids = [chunk.id for chunk in labels.values()]
+    assert 33 in ids
+    assert ids == sorted(ids)
+    assert max(ids) > 30
+    assert len(ids) < 40
+    assert listing.startswith("[C1] Passage 0 ")

@@ -91,7 +91,7 @@ async def analysis_llm(
     provider: ChatProvider, chunks: list[SourceChunk], *, focus: list[str] | tuple[str, ...] = ()
 ) -> AnalysisDraft | None:
     """The model's analysis with only its grounded concepts; None when none is grounded."""
-    listing, labels = llm.sources_listing(chunks)
+    listing, labels = llm.sources_listing(chunks, focus=focus)
     user = listing
     if focus:
         user = f"The learner missed these concepts last time; include them: {', '.join(focus)}.\n\n{listing}"

@@ -146,7 +146,7 @@ async def lesson_llm(
     provider: ChatProvider, chunks: list[SourceChunk], *, focus: list[str] | tuple[str, ...] = ()
 ) -> LessonDraft | None:
     """The model's lesson, keeping the sections that cite at least one real passage."""
-    listing, labels = llm.sources_listing(chunks)
+    listing, labels = llm.sources_listing(chunks, focus=focus)
     user = listing
     if focus:
         missed = ", ".join(focus)
@@ -171,12 +171,11 @@ async def lesson_llm(
         )
     if not sections:
         return None
-    wanted = {comparable(item) for item in focus}
     text = comparable(" ".join(s.explanation for s in sections))
     return LessonDraft(
         title=llm.text_field(result, "title", limit=200) or "Lesson",
         sections=sections,
-        focus=[item for item in focus if comparable(item) in wanted and comparable(item) in text],
+        focus=[item for item in focus if comparable(item) in text],
     )
 
 

@@ -27,21 +27,35 @@ GROUNDING_RULES = (
 
 
 def sources_listing(
-    chunks: list[SourceChunk], *, budget: int = PROMPT_SOURCE_TOKENS
+    chunks: list[SourceChunk], *, budget: int = PROMPT_SOURCE_TOKENS, focus: list[str] | tuple[str, ...] = ()
 ) -> tuple[str, dict[str, SourceChunk]]:
-    """The passages as prompt text, and each label's chunk."""
+    """The passages as prompt text, and each label's chunk.
+
+    When they do not all fit in `budget` tokens, the passages that mention a missed concept go
+    first and the rest are taken evenly across the documents, not just from their beginning;
+    the chosen ones keep their reading order.
+    """
+    texts = [normalise_space(redact_personal(chunk.text)) for chunk in chunks]
+    costs = [token_count(text) for text in texts]
+    if sum(costs) <= budget:
+        chosen = list(range(len(chunks)))
+    else:
+        wanted = [item.casefold() for item in focus if item.strip()]
+        first = [i for i, text in enumerate(texts) if any(item in text.casefold() for item in wanted)]
+        stride = max(1, round(sum(costs) / budget))
+        spread = list(range(0, len(chunks), stride)) + list(range(len(chunks)))
+        chosen, used = [], 0
+        for index in dict.fromkeys(first + spread):
+            if used + costs[index] <= budget or not chosen:
+                chosen.append(index)
+                used += costs[index]
+        chosen.sort()
     labels: dict[str, SourceChunk] = {}
     parts: list[str] = []
-    used = 0
-    for chunk in chunks:
-        text = normalise_space(redact_personal(chunk.text))
-        cost = token_count(text)
-        if parts and used + cost > budget:
-            break
-        used += cost
+    for index in chosen:
         label = f"C{len(labels) + 1}"
-        labels[label] = chunk
-        parts.append(f"[{label}] {text}")
+        labels[label] = chunks[index]
+        parts.append(f"[{label}] {texts[index]}")
     return "\n\n".join(parts), labels
 
 

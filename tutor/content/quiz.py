@@ -169,7 +169,7 @@ async def quiz_llm_candidates(
 ) -> list[QuestionDraft]:
     """The model's questions as drafts (unvalidated). A few more than needed are asked for, since
     validation refuses some."""
-    listing, labels = llm.sources_listing(chunks)
+    listing, labels = llm.sources_listing(chunks, focus=focus)
     asked = min(50, num_questions + max(2, num_questions // 3))
     instructions = quiz_prompt(
         num_questions=asked,
