@@ -195,3 +195,14 @@ def test_search_ranks_embedded_passages_by_similarity_and_others_by_shared_words
     assert best[0].score > best[1].score
     # Another learner's passages are never searched.
     assert chunks_search(StudySessionFactory(), "photosynthesis", 3) == []
+
+
+def test_emails_and_phone_numbers_in_passages_are_not_sent_to_the_provider():
+    document = DocumentFactory()
+    ChunkFactory(document=document, text="Write to ada@example.com or call +44 20 7946 0958 about enzymes.")
+    embedder = CountingEmbedder()
+    embedding_queue_run(embedder=embedder)
+    [sent] = embedder.embedded
+    assert "ada@example.com" not in sent
+    assert "7946" not in sent
+    assert "enzymes" in sent

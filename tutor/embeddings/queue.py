@@ -29,6 +29,7 @@ from chatplatform import telemetry
 from chatplatform.ai import get_embedder
 from chatplatform.ai.base import Embedder, ProviderError
 from chatplatform.documents.pipeline import embedding_model_name
+from chatplatform.personal_data import redact_personal
 from tutor.models import Chunk
 
 logger = logging.getLogger(__name__)
@@ -152,7 +153,8 @@ def batch_embed(
     for learner_id, group in by_learner.items():
         try:
             with telemetry.context(tenant_type="learner", tenant_id=str(learner_id), feature=FEATURE):
-                vectors = embedder.embed([chunk.text for chunk in group])
+                # Emails and phone numbers in a learner's documents do not go to the provider.
+                vectors = embedder.embed([redact_personal(chunk.text) for chunk in group])
             if len(vectors) != len(group):
                 raise ProviderError(
                     "provider_bad_response", f"{len(vectors)} vectors came back for {len(group)} passages."

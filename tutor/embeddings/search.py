@@ -17,6 +17,7 @@ from chatplatform import telemetry
 from chatplatform.ai import get_embedder
 from chatplatform.ai.base import Embedder, ProviderError
 from chatplatform.documents.pipeline import embedding_model_name
+from chatplatform.personal_data import redact_personal
 from tutor.embeddings.queue import vector_from_bytes
 from tutor.models import Chunk, StudySession
 
@@ -46,7 +47,7 @@ def chunks_search(
     if embedded:
         try:
             with telemetry.context(tenant_type="learner", tenant_id=str(session.learner_id), feature=FEATURE):
-                query = np.asarray(embedder.embed([text])[0], dtype=np.float32)
+                query = np.asarray(embedder.embed([redact_personal(text)])[0], dtype=np.float32)
         except ProviderError:
             query = None  # fall back to word overlap for every passage
         if query is not None:
