@@ -331,6 +331,7 @@ SPECTACULAR_SETTINGS = {
         # A knowledge-base document's and a tutor document's statuses are the same four.
         "DocumentStatusEnum": "tutor.models.Document.Status",
         "DocumentKindEnum": "tutor.models.Document.Kind",
+        "QuestionTypeEnum": "tutor.content.models.Question.Type",
     },
 }
 
