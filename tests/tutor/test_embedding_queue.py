@@ -2,9 +2,11 @@
 worker dies holding a claim, and the search over a session's passages."""
 
 import json
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection, connections
 from django_celery_beat.models import PeriodicTask
 
 from chatplatform import telemetry
@@ -206,3 +208,30 @@ def test_emails_and_phone_numbers_in_passages_are_not_sent_to_the_provider():
     assert "ada@example.com" not in sent
     assert "7946" not in sent
     assert "enzymes" in sent
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SKIP LOCKED claims are PostgreSQL's")
+def test_concurrent_workers_on_postgresql_never_claim_the_same_passage():
+    expected = sorted(chunk.pk for chunk in passages(30))
+    start = threading.Barrier(3)
+    claimed: list[list[int]] = []
+
+    def worker(n):
+        try:
+            start.wait(timeout=30)
+            mine = []
+            while ids := chunks_claim(now=T0 + timedelta(microseconds=n), limit=2):
+                mine.extend(ids)
+            claimed.append(mine)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    every = [pk for mine in claimed for pk in mine]
+    assert len(claimed) == 3
+    assert sorted(every) == expected  # each passage claimed once, none left out
