@@ -162,3 +162,14 @@ def test_an_unknown_export_format_is_refused(client, session):
 
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_format"
+
+
+def test_a_quiz_leans_on_the_concepts_the_learner_missed():
+    session = session_with_sample(
+        "photosynthesis.txt", context={"missed_concepts": ["photolysis", "RuBisCO"]}
+    )
+
+    learner_client(session.learner).post(url(session.pk), {"num_questions": 4}, format="json")
+
+    concepts = list(Question.objects.order_by("position").values_list("concept", flat=True))
+    assert concepts[:2] == ["photolysis", "RuBisCO"]

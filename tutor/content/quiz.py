@@ -118,7 +118,7 @@ def questions_pick(
                 if kind == TRUE_FALSE:
                     # Alternate true and false rather than follow the candidates' order.
                     last = next((q.answer for q in reversed(picked) if q.type == TRUE_FALSE), "true")
-                    pool = sorted(pool, key=lambda q: q.answer == last)
+                    pool = sorted(pool, key=lambda q: (term_key(q.concept) not in missed, q.answer == last))
                 for question in pool:
                     if question in picked:
                         continue
