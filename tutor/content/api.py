@@ -254,10 +254,8 @@ def quiz_parameters(data) -> dict:
     return {"num_questions": number, "difficulty": difficulty, "question_types": types}
 
 
-_EXPORTS = {
-    "gift": ("text/plain; charset=utf-8", "gift.txt"),
-    "moodle_xml": ("application/xml", "moodle.xml"),
-}
+# The export formats (renderers below) and the name of their download.
+_EXPORTS = {"gift": "gift.txt", "moodle_xml": "moodle.xml"}
 
 
 class QuizApi(LearnerApi):
@@ -313,7 +311,7 @@ class QuizApi(LearnerApi):
             log_interaction(request.user, "quiz_exported", session=session, quiz=quiz.pk, format=export)
             questions = list(quiz.questions.all())
             body = quiz_gift(quiz, questions) if export == "gift" else quiz_moodle_xml(quiz, questions)
-            filename = f"quiz-{quiz.pk}-{_EXPORTS[export][1]}"
+            filename = f"quiz-{quiz.pk}-{_EXPORTS[export]}"
             return Response(body, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
         include_answers = request.query_params.get("include_answers", "").lower() in ("1", "true", "yes")
         log_interaction(request.user, "quiz_viewed", session=session, quiz=quiz.pk, answers=include_answers)
