@@ -1,6 +1,7 @@
 """The tutor's study page in a real browser against a real server process, with the local
 provider: log in, create a session, upload a document and watch it being processed, read the
-analysis and the lesson, take a quiz and see the score and the explanations.
+analysis and the lesson, take a quiz and see the score and the explanations; then write a summary
+and see the engagement it adds up to.
 
 Daphne serves the platform with `DJANGO_DEBUG=False` on the database of the environment (a
 throwaway PostgreSQL database) or on SQLite. No worker runs: jobs wait in the job table, and the
@@ -234,4 +235,19 @@ def test_a_learner_studies_a_document_from_upload_to_quiz_score(page, server):
     assert [a["correct"] for a in result["answers"]] == [True] + [False] * (total - 1)
     assert page.locator("#result li.correct").count() == 1
     assert all(text.strip() for text in page.locator("#result .explanation").all_inner_texts())
+
+    # A summary naming the first key concept; the rest are missed, and the session keeps them.
+    page.get_by_label("In your own words").fill(f"My notes: {terms[0]} matters in this material.")
+    page.get_by_role("button", name="Check my summary").click()
+    page.locator("#coverage .missed").wait_for()
+    summary = state(page)["summary"]
+    assert summary["covered"][0] == terms[0]
+    assert set(summary["missed"]) == set(terms) - set(summary["covered"])
+
+    page.get_by_role("button", name="Show my engagement").click()
+    page.locator("#engagement .score").wait_for()
+    engagement = state(page)["engagement"]
+    assert sum(part["points"] for part in engagement["contributions"]) == engagement["score"] > 0
+    assert page.locator("#engagement .score").inner_text() == f"Engagement: {engagement['score']} of 100"
+    assert page.locator("#engagement tr[data-signal]").count() == 6
     assert state(page)["errors"] == []

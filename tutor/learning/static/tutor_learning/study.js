@@ -17,6 +17,8 @@
     lesson: null,
     quiz: null,
     result: null,
+    summary: null,
+    engagement: null,
     quizStartedAt: 0,
     errors: [],
   };
@@ -101,7 +103,7 @@
     sessionStorage.removeItem(TOKEN_KEY);
     sessionStorage.removeItem(SESSION_KEY);
     state.session = null;
-    for (const id of ["documents-section", "analysis-section", "lesson-section", "quiz-section"]) {
+    for (const id of ["documents-section", "analysis-section", "lesson-section", "quiz-section", "summary-section", "engagement-section"]) {
       $(id).hidden = true;
     }
     showLoggedIn();
@@ -136,7 +138,7 @@
     sessionStorage.setItem(SESSION_KEY, String(session.id));
     $("session-current").hidden = false;
     $("session-current").textContent = `Session "${session.title}" (#${session.id})`;
-    for (const id of ["documents-section", "analysis-section", "lesson-section", "quiz-section"]) {
+    for (const id of ["documents-section", "analysis-section", "lesson-section", "quiz-section", "summary-section", "engagement-section"]) {
       $(id).hidden = false;
     }
   }
@@ -320,6 +322,47 @@
       });
       renderResult(state.result);
       say("Answers scored.");
+    });
+  });
+
+  // --- summary and engagement ---------------------------------------------------------------
+
+  function termList(title, terms, className) {
+    return el("p", { class: className }, el("strong", { text: `${title}: ` }), terms.length ? terms.join(", ") : "none");
+  }
+
+  $("summary-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = event.target;
+    busy(form.querySelector("button"), async () => {
+      state.summary = await api("POST", sessionPath("events/summaries/"), { text: form.text.value });
+      const box = $("coverage");
+      box.replaceChildren(
+        termList("Covered", state.summary.covered, "covered"),
+        termList("Missed (the next lesson and quiz lean on these)", state.summary.missed, "missed")
+      );
+      box.hidden = false;
+      say("Summary checked.");
+    });
+  });
+
+  $("engagement-refresh").addEventListener("click", (event) => {
+    busy(event.target, async () => {
+      const analytics = await api("POST", sessionPath("analytics/refresh/"));
+      state.engagement = analytics.engagement;
+      const rows = el("tbody");
+      for (const part of state.engagement.contributions) {
+        rows.append(
+          el("tr", { "data-signal": part.signal }, el("td", { text: part.label }), el("td", { text: part.measured }),
+            el("td", { text: `${part.points} points` }))
+        );
+      }
+      const table = el("table", { class: "contributions" },
+        el("thead", {}, el("tr", {}, el("th", { text: "Signal" }), el("th", { text: "Measured" }), el("th", { text: "Points" }))),
+        rows);
+      const box = $("engagement");
+      box.replaceChildren(el("p", { class: "score", text: `Engagement: ${state.engagement.score} of 100` }), table);
+      box.hidden = false;
     });
   });
 
