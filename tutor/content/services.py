@@ -51,6 +51,11 @@ def missed_concepts(session: StudySession) -> list[str]:
     )
 
 
+def _existing_chunks(session: StudySession, ids) -> set[int]:
+    """The ids still there: a document deleted while content was generated takes its chunks."""
+    return set(Chunk.objects.filter(session=session, pk__in=set(ids)).values_list("pk", flat=True))
+
+
 def _context(learner: AbstractBaseUser, feature: str):
     return telemetry.context(tenant_type="learner", tenant_id=str(learner.pk), feature=feature)
 
@@ -60,6 +65,7 @@ def analysis_generate(*, session: StudySession, learner: AbstractBaseUser) -> An
     with _context(learner, "tutor_analysis"):
         generated = generation.analysis_draft(chunks, focus=missed_concepts(session))
     draft = generated.draft
+    known = _existing_chunks(session, (concept.chunk_id for concept in draft.concepts))
     with transaction.atomic():
         analysis = Analysis.objects.create(
             session=session, summary=draft.summary, provider=generated.provider, model=generated.model
@@ -70,7 +76,7 @@ def analysis_generate(*, session: StudySession, learner: AbstractBaseUser) -> An
                 position=position,
                 term=concept.term[:200],
                 definition=concept.definition,
-                chunk_id=concept.chunk_id,
+                chunk_id=concept.chunk_id if concept.chunk_id in known else None,
                 quote=concept.quote,
                 aliases=concept.aliases,
             )
@@ -92,11 +98,7 @@ def lesson_generate(*, session: StudySession, learner: AbstractBaseUser) -> Less
     with _context(learner, "tutor_lesson"):
         generated = generation.lesson_draft(chunks, focus=missed_concepts(session))
     draft = generated.draft
-    known = set(
-        Chunk.objects.filter(
-            session=session, pk__in={i for s in draft.sections for i in s.chunk_ids}
-        ).values_list("pk", flat=True)
-    )
+    known = _existing_chunks(session, (i for section in draft.sections for i in section.chunk_ids))
     with transaction.atomic():
         lesson = Lesson.objects.create(
             session=session,
@@ -158,6 +160,7 @@ def quiz_generate(
             "No question could be grounded in the documents; add more material or other question types.",
             status_code=status.HTTP_422_UNPROCESSABLE_ENTITY,
         )
+    known = _existing_chunks(session, (question.chunk_id for question in draft.questions))
     message = ""
     if delivered < num_questions:
         message = (
@@ -185,7 +188,7 @@ def quiz_generate(
                 answer=question.answer[:500],
                 accepted=question.accepted,
                 explanation=question.explanation,
-                chunk_id=question.chunk_id,
+                chunk_id=question.chunk_id if question.chunk_id in known else None,
                 quote=question.quote,
                 evidence=question.evidence,
                 concept=question.concept[:200],
