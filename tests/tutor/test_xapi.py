@@ -91,6 +91,21 @@ def test_a_summary_reports_its_concept_coverage_as_the_score():
     ]
 
 
+def test_each_kind_names_what_it_was_about():
+    expected = {
+        ("analysis_generated", "analysis"): ("launched", "analyses/8", "module"),
+        ("quiz_viewed", "quiz"): ("experienced", "quizzes/8", "assessment"),
+        ("document_uploaded", "document"): ("imported", "documents/8", "file"),
+        ("session_archived", None): ("exited", "", "course"),
+    }
+    for (kind, key), (verb, path, activity_type) in expected.items():
+        [statement] = statements_for(event(kind, **({key: 8} if key else {})), BASE)
+
+        assert statement["verb"]["id"] == f"http://adlnet.gov/expapi/verbs/{verb}"
+        assert statement["object"]["id"] == f"https://tutor.example/tutor/sessions/3/{path}".rstrip("/")
+        assert statement["object"]["definition"]["type"].endswith(f"/activities/{activity_type}")
+
+
 def test_unknown_kinds_become_interacted_with_the_kind_described():
     [statement] = statements_for(event("flashcards_flipped"), BASE)
 

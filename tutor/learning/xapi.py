@@ -30,16 +30,21 @@ VERBS = {
         "completed",
         "answered",
         "commented",
+        "exited",
         "interacted",
     )
 }
 # The log's kinds and the verb each becomes; an unlisted kind is "interacted".
 KIND_VERBS = {
     "session_created": "registered",
+    "session_archived": "exited",
     "document_uploaded": "imported",
+    "analysis_generated": "launched",
+    "lesson_generated": "launched",
+    "quiz_generated": "launched",
     "analysis_viewed": "experienced",
     "lesson_viewed": "experienced",
-    "quiz_generated": "launched",
+    "quiz_viewed": "experienced",
     "quiz_attempted": "completed",
     "summary_submitted": "commented",
 }
@@ -150,18 +155,7 @@ def statements_for(event: Event, base_url: str) -> list[dict]:
 
     if event.kind == "quiz_attempted" and "quiz" in data:
         return _attempt_statements(event, first_id, session, common)
-    if event.kind == "document_uploaded" and "document" in data:
-        obj = activity(
-            f"{session_iri}/documents/{data['document']}", "file", str(data.get("filename") or "Document")
-        )
-    elif event.kind == "quiz_generated" and "quiz" in data:
-        obj = activity(f"{session_iri}/quizzes/{data['quiz']}", "assessment", f"Quiz {data['quiz']}")
-    elif event.kind == "lesson_viewed":
-        lesson = data.get("lesson", "latest")
-        obj = activity(f"{session_iri}/lessons/{lesson}", "lesson", "Lesson")
-    elif event.kind == "analysis_viewed":
-        obj = activity(f"{session_iri}/analysis", "module", "Analysis of the documents")
-    elif event.kind == "summary_submitted" and "summary" in data:
+    if event.kind == "summary_submitted" and "summary" in data:
         obj = activity(f"{session_iri}/summaries/{data['summary']}", "performance", "Summary of the material")
         covered, missed = data.get("covered", []), data.get("missed", [])
         result = {"completion": True}
@@ -169,14 +163,40 @@ def statements_for(event: Event, base_url: str) -> list[dict]:
             result["score"] = _score(len(covered), len(covered) + len(missed))
         result["extensions"] = {f"{base_url}xapi/extensions/missed-concepts": missed}
         return [statement(statement_id=first_id, verb=verb, obj=obj, result=result, parent=parent, **common)]
-    elif event.session_id is not None:
-        obj, parent = session, None
-    else:
-        obj = activity(f"{base_url}tutor", "course", "Tutor")
+    obj = _content_object(event, session_iri)
+    if obj is None:
+        obj, parent = (session, None) if event.session_id is not None else (tutor_home(base_url), None)
     if event.kind not in KIND_VERBS:
         # The log's own kind says more than "interacted" alone.
         obj = {**obj, "definition": {**obj["definition"], "description": {"en-US": event.kind}}}
     return [statement(statement_id=first_id, verb=verb, obj=obj, parent=parent, **common)]
+
+
+# The log's data key naming the object of a kind's prefix, its IRI segment, type and name.
+_CONTENT = {
+    "document": ("document", "documents", "file", "Document"),
+    "analysis": ("analysis", "analyses", "module", "Analysis of the documents"),
+    "lesson": ("lesson", "lessons", "lesson", "Lesson"),
+    "quiz": ("quiz", "quizzes", "assessment", "Quiz"),
+}
+
+
+def _content_object(event: Event, session_iri: str) -> dict | None:
+    """The document, analysis, lesson or quiz a kind like `lesson_viewed` is about."""
+    spec = _CONTENT.get(event.kind.split("_", 1)[0])
+    if spec is None or spec[0] not in event.data:
+        return None
+    key, segment, activity_type, name = spec
+    ident = event.data[key]
+    if key == "document" and event.data.get("filename"):
+        name = str(event.data["filename"])
+    elif key in ("quiz", "lesson"):
+        name = f"{name} {ident}"
+    return activity(f"{session_iri}/{segment}/{ident}", activity_type, name)
+
+
+def tutor_home(base_url: str) -> dict:
+    return activity(f"{base_url}tutor", "course", "Tutor")
 
 
 def _attempt_statements(event: Event, first_id: uuid.UUID, session: dict, common: dict) -> list[dict]:
