@@ -36,7 +36,7 @@ def quiz_reply() -> str:
                     "type": "multiple_choice",
                     "prompt": "Which measure is the middle value?",
                     "options": ["mean", "median", "range"],
-                    "answer": "median",
+                    "answer": "B",
                     "explanation": "The median is the middle value.",
                     "source": "C1",
                     "quote": "The median is the middle value.",
@@ -60,7 +60,7 @@ def quiz_reply() -> str:
                 },
                 {
                     "type": "fill_in_blank",
-                    "prompt": "The _____ is the sum of the values divided by the number of values.",
+                    "prompt": "The ___ is the sum of the values divided by the number of values.",
                     "answer": "mean",
                     "explanation": "The source says so.",
                     "source": "C1",

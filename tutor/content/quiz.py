@@ -7,12 +7,14 @@ for, the quiz has fewer: it is never padded.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from itertools import islice
 
 from chatplatform.ai.base import ChatProvider
 from tutor.content import llm
 from tutor.content.drafts import (
+    BLANK,
     DIFFICULTIES,
     FILL_IN_BLANK,
     HARD,
@@ -33,6 +35,8 @@ from tutor.content.quiz_local import (
 from tutor.content.terms import key_terms, term_key, terms_by_focus
 from tutor.content.text import comparable, document_sentences, plain_text
 from tutor.content.validation import questions_validate
+
+_BLANKS = re.compile(r"_{3,}")
 
 
 def quiz_local(
@@ -189,11 +193,16 @@ async def quiz_llm_candidates(
         if kind == TRUE_FALSE:
             answer = _true_false(answer)
         answer = answer if isinstance(answer, str) else ""
+        options = llm.list_field(item, "options")[:8] if kind == MULTIPLE_CHOICE else []
+        if options and re.fullmatch(r"[A-Ha-h]", answer.strip()) and answer.strip() not in options:
+            # "B" for the second option, as models sometimes answer.
+            index = ord(answer.strip().upper()) - ord("A")
+            answer = options[index] if index < len(options) else answer
         drafts.append(
             QuestionDraft(
                 type=kind,
-                prompt=llm.text_field(item, "prompt"),
-                options=llm.list_field(item, "options")[:8] if kind == MULTIPLE_CHOICE else [],
+                prompt=_BLANKS.sub(BLANK, llm.text_field(item, "prompt")),
+                options=options,
                 answer=answer.strip()[:500],
                 explanation=llm.text_field(item, "explanation"),
                 chunk_id=chunk.id,
