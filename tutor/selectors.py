@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from tutor.models import Chunk, Document, StudySession
@@ -20,17 +21,21 @@ def sessions_for_learner(user: AbstractBaseUser, *, archived: bool | None = Fals
 
 
 def sessions_with_progress(sessions: QuerySet) -> QuerySet:
-    """Annotate the document and embedding counts each session response shows."""
+    """Annotate the document and embedding counts each session response shows (one subquery
+    each, so that documents and passages are not joined into one another)."""
+    documents = Document.objects.filter(session=OuterRef("pk"))
+    chunks = Chunk.objects.filter(session=OuterRef("pk"))
     return sessions.annotate(
-        documents_total=Count("documents", distinct=True),
-        documents_ready=Count("documents", filter=Q(documents__status=Document.Status.READY), distinct=True),
-        chunks_total=Count("chunks", distinct=True),
-        chunks_embedded=Count(
-            "chunks",
-            filter=Q(chunks__embedding_status=Chunk.EmbeddingStatus.COMPLETED),
-            distinct=True,
-        ),
+        documents_total=_count(documents),
+        documents_ready=_count(documents.filter(status=Document.Status.READY)),
+        chunks_total=_count(chunks),
+        chunks_embedded=_count(chunks.filter(embedding_status=Chunk.EmbeddingStatus.COMPLETED)),
     )
+
+
+def _count(rows: QuerySet) -> Coalesce:
+    counted = rows.order_by().values("session").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
 def session_for_learner(user: AbstractBaseUser, session_id: int) -> StudySession:
