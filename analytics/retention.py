@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from analytics.models import AnswerRating, ConversationInsight, ProcessingMetrics
 from chatplatform.retention import Batch, delete_in_batches, register_cleaner
-from conversations.chat.models import ContextChunk, Conversation, Message
+from conversations.chat.models import ContextChunk, Conversation, Message, StreamingSession
 from tracking.models import OrderLookup
 
 logger = logging.getLogger(__name__)
@@ -31,24 +31,32 @@ CLEANER_NAME = "conversations and their analytics (ANALYTICS_RETENTION_DAYS)"
 OnBatch = Callable[[Batch], None]
 
 
-def _stages(older_than: datetime) -> list[tuple[str, QuerySet]]:
+def _stages(older_than: datetime) -> list[tuple[str, QuerySet, bool]]:
+    """(name, rows, single statement): leaves first, so that messages and conversations go with
+    one DELETE per batch, nothing left referring to them."""
     # A conversation is old when its last activity is (`updated_at` moves with every answer).
-    old_conversations = Conversation.objects.filter(updated_at__lt=older_than)
+    old_conversations = Conversation.objects.filter(updated_at__lt=older_than).values("id")
+    old_messages = Message.objects.filter(conversation__in=old_conversations).values("id")
     return [
-        ("performance records", ProcessingMetrics.objects.filter(created_at__lt=older_than)),
-        ("ratings", AnswerRating.objects.filter(updated_at__lt=older_than)),
-        ("insights", ConversationInsight.objects.filter(last_message_at__lt=older_than)),
-        ("order lookups", OrderLookup.objects.filter(created_at__lt=older_than)),
-        ("context chunks", ContextChunk.objects.filter(message__created_at__lt=older_than)),
-        # Answers before questions: an answer cascades from its question (`reply_to`).
+        ("performance records", ProcessingMetrics.objects.filter(created_at__lt=older_than), False),
+        ("ratings", AnswerRating.objects.filter(updated_at__lt=older_than), False),
+        ("insights", ConversationInsight.objects.filter(last_message_at__lt=older_than), False),
+        ("order lookups", OrderLookup.objects.filter(created_at__lt=older_than), False),
+        ("context chunks", ContextChunk.objects.filter(message__created_at__lt=older_than), False),
+        # What else refers to the old conversations' messages and to the conversations.
+        ("context chunks", ContextChunk.objects.filter(message__in=old_messages), False),
+        ("streaming sessions", StreamingSession.objects.filter(message__in=old_messages), False),
+        ("performance records", ProcessingMetrics.objects.filter(conversation__in=old_conversations), False),
+        ("ratings", AnswerRating.objects.filter(conversation__in=old_conversations), False),
+        ("insights", ConversationInsight.objects.filter(conversation__in=old_conversations), False),
+        # Answers before questions: an answer refers to its question (`reply_to`).
         (
             "answers",
-            Message.objects.filter(
-                role=Message.Role.ASSISTANT, conversation__in=old_conversations.values("id")
-            ),
+            Message.objects.filter(role=Message.Role.ASSISTANT, conversation__in=old_conversations),
+            True,
         ),
-        ("messages", Message.objects.filter(conversation__in=old_conversations.values("id"))),
-        ("conversations", old_conversations),
+        ("messages", Message.objects.filter(conversation__in=old_conversations), True),
+        ("conversations", Conversation.objects.filter(updated_at__lt=older_than), True),
     ]
 
 
@@ -60,8 +68,10 @@ def analytics_cleanup(
     for the benchmark's longest lock."""
     batch_size = batch_size or settings.ANALYTICS_RETENTION_BATCH_SIZE
     deleted: dict[str, int] = {}
-    for stage, queryset in _stages(older_than):
-        deleted[stage] = delete_in_batches(stage, queryset, batch_size=batch_size, on_batch=on_batch)
+    for stage, queryset, single_statement in _stages(older_than):
+        deleted[stage] = deleted.get(stage, 0) + delete_in_batches(
+            stage, queryset, batch_size=batch_size, on_batch=on_batch, single_statement=single_statement
+        )
     return deleted
 
 

@@ -10,7 +10,8 @@ from analytics.models import AnswerRating, ConversationInsight, DailyRollup, Pro
 from analytics.records import answers_metrics_record
 from analytics.retention import CLEANER_NAME, analytics_cleanup
 from chatplatform.retention import cleaners, retention_cleanup
-from conversations.chat.models import ContextChunk, Conversation, Message
+from conversations.chat.models import ContextChunk, Conversation, Message, StreamingSession
+from conversations.models import ImageUpload
 from tests.analytics.factories import answer, ask, conversation_make
 from tests.conversations.factories import ChatbotFactory
 from tracking.models import OrderLookup
@@ -32,6 +33,7 @@ def conversation_with_records(chatbot, start):
     )
     AnswerRating.objects.filter(pk=rating.pk).update(created_at=start, updated_at=start)
     ContextChunk.objects.create(message=answers[0], rank=1, vector_id="v1", score=0.5, text="Afsendt")
+    StreamingSession.objects.create(message=answers[0], status="completed")
     lookup = OrderLookup.objects.create(
         chatbot=chatbot, conversation=conversation, order_hint="**34", outcome=OrderLookup.Outcome.VERIFIED
     )
@@ -55,13 +57,22 @@ def test_it_deletes_old_conversations_and_records_in_bounded_batches_and_keeps_t
         "insights": 3,
         "order lookups": 3,
         "context chunks": 3,
+        "streaming sessions": 3,
         "answers": 6,
         "messages": 6,
         "conversations": 3,
     }
     assert not Conversation.objects.filter(id__in=[c.id for c in old]).exists()
     assert Conversation.objects.filter(id=recent.id).exists()
-    for model in (Message, ProcessingMetrics, AnswerRating, ConversationInsight, ContextChunk, OrderLookup):
+    for model in (
+        Message,
+        ProcessingMetrics,
+        AnswerRating,
+        ConversationInsight,
+        ContextChunk,
+        OrderLookup,
+        StreamingSession,
+    ):
         assert model.objects.exists(), model  # the recent conversation's
     assert Message.objects.count() == 4
     assert DailyRollup.objects.count() == 1
@@ -69,6 +80,23 @@ def test_it_deletes_old_conversations_and_records_in_bounded_batches_and_keeps_t
     assert {b.stage for b in batches} == set(deleted)
     assert all(b.seconds >= 0 for b in batches)
     assert len([b for b in batches if b.stage == "performance records"]) == 3
+
+
+def test_a_batch_still_referred_to_is_deleted_with_its_cascade():
+    bot = ChatbotFactory()
+    now = timezone.now()
+    old = conversation_with_records(bot, now - timedelta(days=40))
+    # An image the shopper sent in it, kept by its own retention: it loses its conversation.
+    image = ImageUpload.objects.create(
+        chatbot=bot, conversation=old, file="images/x.png", format="PNG", width=1, height=1, size=1
+    )
+
+    deleted = analytics_cleanup(now - timedelta(days=30))
+
+    assert deleted["conversations"] == 1
+    assert not Conversation.objects.exists()
+    image.refresh_from_db()
+    assert image.conversation_id is None
 
 
 def test_the_retention_job_applies_analytics_retention_days(settings):
