@@ -24,6 +24,7 @@ from django.utils import timezone
 from analytics.config import quiet_minutes
 from analytics.insights import insights_refresh
 from analytics.models import ChatbotTopic, ConversationInsight, ProcessingMetrics
+from analytics.topic_words import topic_description
 from chatplatform import telemetry
 from chatplatform.ai import get_chat_provider
 from chatplatform.ai.local import LocalEmbedder
@@ -89,7 +90,8 @@ def chatbot_topics(chatbot: ChatbotSettings) -> list[ChatbotTopic]:
         return topics
     names = [str(name).strip() for name in chatbot.topics or [] if str(name).strip()]
     return [
-        ChatbotTopic(chatbot=chatbot, name=name, position=i) for i, name in enumerate(dict.fromkeys(names))
+        ChatbotTopic(chatbot=chatbot, name=name, description=topic_description(name), position=i)
+        for i, name in enumerate(dict.fromkeys(names))
     ]
 
 

@@ -7,6 +7,7 @@ from django.db.models.signals import post_save
 from analytics.models import ChatbotTopic
 from analytics.ratings import rating_frame
 from analytics.records import answers_metrics_record
+from analytics.topic_words import topic_description
 from conversations.chat.socket_extensions import frame_handler_register
 from conversations.chat.tasks import answers_recorded
 from conversations.models import ChatbotSettings
@@ -28,7 +29,10 @@ def chatbot_topics_seed(chatbot: ChatbotSettings) -> int:
         return 0
     names = list(dict.fromkeys(str(name).strip()[:100] for name in chatbot.topics or [] if str(name).strip()))
     ChatbotTopic.objects.bulk_create(
-        [ChatbotTopic(chatbot=chatbot, name=name, position=i) for i, name in enumerate(names)],
+        [
+            ChatbotTopic(chatbot=chatbot, name=name, description=topic_description(name), position=i)
+            for i, name in enumerate(names)
+        ],
         ignore_conflicts=True,
     )
     return len(names)

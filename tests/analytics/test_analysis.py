@@ -6,9 +6,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from analytics.analysis import conversation_analyse
+from analytics.analysis import Transcript, conversation_analyse, judge_local
 from analytics.models import ChatbotTopic, ConversationInsight, ProcessingMetrics
 from analytics.records import answers_metrics_record
+from analytics.topic_words import topic_description
 from chatplatform.jobs.models import Job
 from chatplatform.jobs.runner import job_claim, job_run
 from chatplatform.jobs.services import job_create
@@ -66,6 +67,28 @@ def test_the_chatbots_topics_come_from_its_topics_list_once():
     ChatbotTopic.objects.filter(name="Betaling").delete()
     bot.save()  # edited in admin since: left alone
     assert list(ChatbotTopic.objects.filter(chatbot=bot).values_list("name", flat=True)) == ["Levering"]
+
+
+DEMO_TOPICS = ["Levering", "Returnering", "Betaling", "Produktrådgivning", "Vin til mad", "Ordrestatus"]
+
+
+@pytest.mark.parametrize(
+    ("question", "reply", "topic"),
+    [
+        ("Hvornår kommer min pakke?", "Vi leverer med GLS til pakkeshop på 1-3 hverdage.", "Levering"),
+        (
+            "Kan jeg sende en knust flaske retur?",
+            "Ja, returnering er gratis inden for 30 dage.",
+            "Returnering",
+        ),
+        ("Kan jeg betale med MobilePay?", "Vi tager imod MobilePay, Visa og Mastercard.", "Betaling"),
+        ("Hvilken vin passer til lam?", "Til lam anbefaler vi en kraftig Syrah.", "Vin til mad"),
+    ],
+)
+def test_local_judge_finds_the_topic_from_the_seeded_topic_words(question, reply, topic):
+    topics = [ChatbotTopic(name=name, description=topic_description(name)) for name in DEMO_TOPICS]
+    transcript = Transcript(turns=[("shopper", question), ("chatbot", reply)], questions=[question])
+    assert judge_local(transcript, topics).topic == topic
 
 
 def test_local_judge_gives_different_conversations_their_own_topic_and_score(shop):
