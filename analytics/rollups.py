@@ -16,12 +16,13 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, DateField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from analytics.models import AnswerRating, ConversationInsight, DailyRollup, ProcessingMetrics
 from chatplatform.telemetry.models import AggregateCheckpoint
-from conversations.models import Message
+from conversations.models import Conversation, Message
 from tracking.models import OrderLookup
 
 ALL_FLOWS = DailyRollup.ALL_FLOWS
@@ -137,10 +138,30 @@ def _visitor_key(visitor: str, conversation_id) -> str:
 
 def window_figures(start: datetime, end: datetime, *, chatbot_id: int | None = None) -> dict[Key, Figures]:
     """The figures of [start, end) per (chatbot pk, flow), from the raw rows; flow "" = all."""
-    out: dict[Key, Figures] = {}
+    return {
+        (chatbot, flow): figures for (chatbot, flow, _), figures in _figures(start, end, chatbot_id).items()
+    }
 
-    def get(chatbot: int, flow: str = ALL_FLOWS) -> Figures:
-        key = (chatbot, flow)
+
+def window_figures_by_day(
+    start: datetime, end: datetime, *, chatbot_id: int
+) -> dict[date, dict[str, Figures]]:
+    """One chatbot's figures of [start, end) per UTC day and flow, in one pass over the rows."""
+    out: dict[date, dict[str, Figures]] = {}
+    for (_, flow, day), figures in _figures(start, end, chatbot_id, by_day=True).items():
+        out.setdefault(day, {})[flow] = figures
+    return out
+
+
+def _figures(start: datetime, end: datetime, chatbot_id: int | None, *, by_day: bool = False) -> dict:
+    out: dict[tuple, Figures] = {}
+
+    def get(chatbot: int, moment, flow: str = ALL_FLOWS) -> Figures:
+        key = (
+            chatbot,
+            flow,
+            (moment.astimezone(UTC).date() if isinstance(moment, datetime) else moment) if by_day else None,
+        )
         if key not in out:
             out[key] = Figures()
         return out[key]
@@ -148,12 +169,22 @@ def window_figures(start: datetime, end: datetime, *, chatbot_id: int | None = N
     def scoped(queryset, chatbot_field: str = "chatbot_id"):
         return queryset if chatbot_id is None else queryset.filter(**{chatbot_field: chatbot_id})
 
+    def grouped(queryset, *fields: str):
+        """Counts per chatbot, (day,) and `fields`, as tuples (chatbot, day or None, *fields, count)."""
+        day = TruncDate("created_at", tzinfo=UTC) if by_day else Value(None, output_field=DateField())
+        return (
+            queryset.annotate(bucket=day)
+            .values_list(fields[0], "bucket", *fields[1:])
+            .annotate(n=Count("pk"))
+        )
+
     score = ConversationInsight.objects.filter(conversation_id=OuterRef("conversation_id")).values("score")[
         :1
     ]
     answers = scoped(ProcessingMetrics.objects.filter(created_at__gte=start, created_at__lt=end))
     rows = answers.annotate(conversation_score=Subquery(score)).values_list(
         "chatbot_id",
+        "created_at",
         "flow",
         "status",
         "not_found",
@@ -164,6 +195,7 @@ def window_figures(start: datetime, end: datetime, *, chatbot_id: int | None = N
     )
     for (
         chatbot,
+        created_at,
         flow,
         status,
         not_found,
@@ -172,7 +204,7 @@ def window_figures(start: datetime, end: datetime, *, chatbot_id: int | None = N
         output_tokens,
         conversation_score,
     ) in rows.iterator(chunk_size=5000):
-        for figures in (get(chatbot), get(chatbot, flow or NO_FLOW)):
+        for figures in (get(chatbot, created_at), get(chatbot, created_at, flow or NO_FLOW)):
             figures.answers += 1
             figures.errors += status in ERROR_STATUSES
             figures.stopped += status == "stopped"
@@ -189,14 +221,23 @@ def window_figures(start: datetime, end: datetime, *, chatbot_id: int | None = N
                 figures.answer_score_sum += conversation_score
                 figures.answer_score_count += 1
 
-    visitors: dict[int, set[str]] = {}
+    visitors: dict[tuple, set[str]] = {}
     insights = scoped(ConversationInsight.objects.filter(started_at__gte=start, started_at__lt=end))
-    for chatbot, conversation_id, visitor, topic, conversation_score, resolution in insights.values_list(
-        "chatbot_id", "conversation_id", "visitor", "topic", "score", "resolution"
+    for (
+        chatbot,
+        started_at,
+        conversation_id,
+        visitor,
+        topic,
+        conversation_score,
+        resolution,
+    ) in insights.values_list(
+        "chatbot_id", "started_at", "conversation_id", "visitor", "topic", "score", "resolution"
     ).iterator(chunk_size=5000):
-        figures = get(chatbot)
+        figures = get(chatbot, started_at)
         figures.conversations += 1
-        visitors.setdefault(chatbot, set()).add(_visitor_key(visitor, conversation_id))
+        visitors.setdefault(id(figures), set()).add(_visitor_key(visitor, conversation_id))
+        figures.unique_visitors = len(visitors[id(figures)])
         figures.topics[topic] += 1
         if conversation_score is not None:
             figures.score_sum += conversation_score
@@ -205,28 +246,28 @@ def window_figures(start: datetime, end: datetime, *, chatbot_id: int | None = N
         attribute = f"resolution_{resolution}"
         if hasattr(figures, attribute):
             setattr(figures, attribute, getattr(figures, attribute) + 1)
-    for chatbot, keys in visitors.items():
-        get(chatbot).unique_visitors = len(keys)
 
-    messages = scoped(
-        Message.objects.filter(created_at__gte=start, created_at__lt=end), "conversation__chatbot_id"
-    )
-    for chatbot, role, count in messages.values_list("conversation__chatbot_id", "role").annotate(
-        n=Count("id")
-    ):
-        figures = get(chatbot)
+    messages = Message.objects.filter(created_at__gte=start, created_at__lt=end)
+    if chatbot_id is not None:
+        # One chatbot's messages through its conversations touched since `start` (every answer's
+        # write moves `updated_at`), not the whole window's messages of every chatbot.
+        touched = Conversation.objects.filter(chatbot_id=chatbot_id, updated_at__gte=start).values("pk")
+        messages = messages.filter(conversation_id__in=touched)
+    for chatbot, day, role, count in grouped(messages, "conversation__chatbot_id", "role"):
+        figures = get(chatbot, day)
         figures.messages += count
         if role == Message.Role.USER:
             figures.questions += count
 
     ratings = scoped(AnswerRating.objects.filter(created_at__gte=start, created_at__lt=end))
-    for chatbot, value, count in ratings.values_list("chatbot_id", "value").annotate(n=Count("id")):
+    for chatbot, day, value, count in grouped(ratings, "chatbot_id", "value"):
         if value in ("up", "down"):
-            setattr(get(chatbot), f"ratings_{value}", getattr(get(chatbot), f"ratings_{value}") + count)
+            figures = get(chatbot, day)
+            setattr(figures, f"ratings_{value}", getattr(figures, f"ratings_{value}") + count)
 
     lookups = scoped(OrderLookup.objects.filter(created_at__gte=start, created_at__lt=end))
-    for chatbot, outcome, count in lookups.values_list("chatbot_id", "outcome").annotate(n=Count("id")):
-        get(chatbot).order_lookups[outcome] += count
+    for chatbot, day, outcome, count in grouped(lookups, "chatbot_id", "outcome"):
+        get(chatbot, day).order_lookups[outcome] += count
     return out
 
 

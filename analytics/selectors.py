@@ -7,12 +7,11 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Case, CharField, Count, Sum, Value, When
-from django.db.models.functions import Cast, Concat
+from django.db.models import Count, Q, Sum
 
 from analytics.drilldown import drilldown_url
 from analytics.models import ConversationInsight, DailyRollup
-from analytics.rollups import ALL_FLOWS, Figures, histogram_percentile, window_figures
+from analytics.rollups import ALL_FLOWS, Figures, histogram_percentile, window_figures_by_day
 from analytics.windows import Segment, Window
 from chatplatform.telemetry.aggregates import cost_of, llm_prices
 from chatplatform.telemetry.models import CallRecord, DailyAggregate
@@ -30,34 +29,28 @@ def _round(value: float | None, digits: int = 2) -> float | None:
 
 
 def segment_figures(chatbot: ChatbotSettings, window: Window) -> list[tuple[Segment, dict[str, Figures]]]:
-    """Each segment's figures per flow ("" = all flows)."""
-    stored: dict = defaultdict(dict)
-    rows = DailyRollup.objects.filter(chatbot=chatbot, day__in=window.stored_days)
-    for row in rows:
-        stored[row.day][row.flow] = Figures.from_rollup(row)
-    out = []
-    for segment in window.segments:
-        if segment.stored:
-            flows = stored.get(segment.day, {})
-        else:
-            computed = window_figures(segment.start, segment.end, chatbot_id=chatbot.pk)
-            flows = {flow: figures for (_, flow), figures in computed.items()}
-        out.append((segment, flows))
-    return out
+    """Each segment's figures per flow ("" = all flows): stored days from their rollups, the live
+    segments (contiguous, at the window's end) from the raw rows in one pass."""
+    by_day: dict = defaultdict(dict)
+    for row in DailyRollup.objects.filter(chatbot=chatbot, day__in=window.stored_days):
+        by_day[row.day][row.flow] = Figures.from_rollup(row)
+    live = window.live_segments
+    if live:
+        by_day.update(window_figures_by_day(live[0].start, live[-1].end, chatbot_id=chatbot.pk))
+    return [(segment, by_day.get(segment.day, {})) for segment in window.segments]
 
 
 def unique_visitors(chatbot: ChatbotSettings, window: Window) -> int:
     """Visitors of the conversations started in the window, counted once across its days (a
     conversation without a visitor id counts as one)."""
-    key = Case(
-        When(visitor="", then=Concat(Value("c:"), Cast("conversation_id", CharField()))),
-        default=Concat(Value("v:"), "visitor"),
-        output_field=CharField(),
-    )
     insights = ConversationInsight.objects.filter(
         chatbot=chatbot, started_at__gte=window.start, started_at__lt=window.end
     )
-    return insights.aggregate(n=Count(key, distinct=True))["n"]
+    counts = insights.aggregate(
+        known=Count("visitor", distinct=True, filter=~Q(visitor="")),
+        anonymous=Count("pk", filter=Q(visitor="")),
+    )
+    return counts["known"] + counts["anonymous"]
 
 
 def token_usage(chatbot: ChatbotSettings, window: Window) -> tuple[list[dict], dict]:
