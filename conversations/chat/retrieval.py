@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from chatplatform.ai.base import ContextChunk, ProviderError
 from chatplatform.personal_data import redact_personal
 from chatplatform.vectorstores.base import VectorStoreError
+from conversations.chat.rank_fusion import hybrid_query
 from conversations.knowledge.layouts import embedder_for, index_layout
 from conversations.knowledge.stores import vector_store_for
 from conversations.models import ChatbotSettings, Flow
@@ -27,7 +28,8 @@ class Retrieval:
 
 
 async def retrieve(*, chatbot: ChatbotSettings, flow: Flow, question: str) -> Retrieval:
-    """The chatbot's top-k chunks above its score threshold, from the flow's index only.
+    """The chatbot's top-k chunks above its score threshold, from the flow's index only
+    (vectors and BM25 fused: `rank_fusion`).
 
     The question is embedded without the personal details the rules recognise: the embedding
     provider is an AI provider like any other, and an email or phone number finds no chunk."""
@@ -38,7 +40,13 @@ async def retrieve(*, chatbot: ChatbotSettings, flow: Flow, question: str) -> Re
     try:
         store = vector_store_for(chatbot=chatbot, index_name=index_name, namespace=layout.namespace)
         vector = await embedder_for(layout.embedding_model).aembed_query(redact_personal(question))
-        matches = await store.aquery(vector, top_k=chatbot.retrieval_top_k)
+        matches = await hybrid_query(
+            store=store,
+            vector=vector,
+            question=redact_personal(question),
+            top_k=chatbot.retrieval_top_k,
+            text_of=lambda metadata: layout.passage(metadata)[0],
+        )
     except VectorStoreError as exc:
         logger.warning(
             "Knowledge base %s of chatbot %s unavailable: %s", index_name, chatbot.chatbot_id, exc.code
