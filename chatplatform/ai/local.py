@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
-import math
 import re
 from collections.abc import AsyncGenerator, Iterable
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from django.conf import settings
 from chatplatform import telemetry
 from chatplatform.ai import imagefacts
 from chatplatform.ai.base import PROVIDER_NOT_SUPPORTED, ChatRequest, ChatStream, ProviderError, Usage
+from chatplatform.ai.bm25 import LexicalIndex, head_of
 from chatplatform.ai.text import (
     ALL_STOPWORDS,
     content_words,
@@ -142,20 +142,55 @@ _PRICE_QUESTION = re.compile(
 )
 _PRICE_FACT = re.compile(r"\d[\d.,]*\s*(?:kr\b|kr\.|dkk|sek|nok|eur|€|\$)|(?:€|\$)\s*\d", re.IGNORECASE)
 _DURATION_QUESTION = re.compile(
-    r"\b(how long|how many days|when|hvor længe|hvornår|hur länge|när|wie lange|wann|hvor lenge|når)\b",
+    r"\b(how long|how many days|hvor længe|hvornår|hur länge|wie lange|wann|hvor lenge)\b"
+    # "when" asks for a time at the start of a question, not in "... when I return it".
+    r"|^\W*(when|når|när)\b",
     re.IGNORECASE,
 )
 _DURATION_FACT = re.compile(
     r"\d+(?:\s*-\s*\d+)?\s*(?:days?|weeks?|months?|years?|hours?|dage|hverdage|uger|måneder|år|timer|"
-    r"dagar|veckor|månader|timmar|tage|wochen|monate|jahre|stunden|dager|uker|måneder|timer)\b",
+    r"dagar|veckor|månader|timmar|tage|wochen|monate|jahre|stunden|dager|uker|måneder|timer)\b"
+    # A time of day answers "when?" too.
+    r"|\b\d{1,2}[:.]\d{2}\b|\bkl\. ?\d",
     re.IGNORECASE,
 )
+# "How many ..." is answered by a sentence with a number in it.
+_COUNT_QUESTION = re.compile(
+    r"\b(how many|how much|how old|what age|hvor mange|hvor meget|hvor gammel|hur många|wie viele"
+    r"|hvor mye)\b",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(r"\d")
+# "How often?" is answered by a sentence that says how often; "which day?" by a weekday; "how
+# cold?" by degrees.
+_FREQUENCY_QUESTION = re.compile(r"\b(how often|how frequently|hvor ofte|hvor tit|hur ofta|wie oft)\b", re.I)
+_FREQUENCY_FACT = re.compile(
+    r"\b(every|each|hver|hvert|hveranden|varje|jede[nr]?|per|om ugen|om måneden)\b", re.I
+)
+_DAY_QUESTION = re.compile(
+    r"\b(what day|which day|which days|hvilken dag|hvilke dage|ugedag\w*|weekday)\b", re.I
+)
+_DAY_FACT = re.compile(
+    r"\b(mon|tues|wednes|thurs|fri|satur|sun)days?\b|\b(man|tirs|ons|tors|fre|lør|søn)dag(e|en)?\b", re.I
+)
+_TEMPERATURE_QUESTION = re.compile(
+    r"\b(temperature\w*|temperatur\w*|how cold|how warm|hvor kold\w*|hvor varm\w*|degrees|grader)\b", re.I
+)
+_TEMPERATURE_FACT = re.compile(r"\d+\s*(?:-\s*\d+\s*)?(?:degrees|grader|°)", re.I)
+_DISCOUNT_QUESTION = re.compile(r"\b(rabat\w*|discount\w*|rebate|rabatt\w*)\b", re.I)
+_PERCENT_FACT = re.compile(r"\d+\s*%")
 _CUE_BONUS = 0.15
-# A sentence must share a meaningful word with the question, or be this similar, to count.
+# How much a sentence's similarity and its subject's match add to its share of the question.
+_COSINE_WEIGHT = 0.5
+_HEAD_WEIGHT = 0.5
+# A sentence must hold this share of the question's weight, or be this similar, to count.
+_MIN_COVERAGE = 0.05
 _MIN_COSINE_WITHOUT_OVERLAP = 0.3
-_MIN_SCORE = 0.2
+_MIN_SCORE = 0.1
 # Sentences this close to the best one are good enough to include.
 _GOOD_FRACTION = 0.7
+# ... and those in the asker's language this close are preferred to the others.
+_SAME_LANGUAGE_FRACTION = 0.85
 _MAX_SENTENCES = 3
 _ANSWER_WORD_RE = re.compile(r"\S+\s*")
 
@@ -218,32 +253,47 @@ class LocalChatProvider:
                 if key and key not in seen:
                     seen.add(key)
                     units.append((unit, (chunk_number, position)))
-        question_stems = {_stem(word) for word in content_words(question)}
-        if not units or not question_stems:
+        if not units or not content_words(question):
             return []
 
+        # Question words weighted by how rare they are among these sentences (BM25's idf): in
+        # a wine shop's texts "wine" says little, "lamb" says a lot. Stems, a Danish word's
+        # English counterparts and compound parts count (`bm25`).
+        lexical = LexicalIndex([unit for unit, _ in units])
+        _, coverage = lexical.scores(question)
+        # A list item's subject ("Roast lamb, beef steaks: ...") says what the item is about.
+        heads = LexicalIndex([head_of(unit) for unit, _ in units])
+        _, head_coverage = heads.scores(question)
         matrix = self.embedder.embed_matrix([question] + [unit for unit, _ in units])
         cosines = matrix[1:] @ matrix[0]
-        unit_stems = [{_stem(word) for word in words(unit)} for unit, _ in units]
-        # Weigh question words by how rare they are in this context: in a wine shop's texts
-        # "wine" says little, "lamb" says a lot.
-        weights = {
-            stem: math.log(1 + len(units) / (1 + sum(stem in stems for stems in unit_stems)))
-            for stem in question_stems
-        }
-        total_weight = sum(weights.values())
         price_question = bool(_PRICE_QUESTION.search(question))
         duration_question = bool(_DURATION_QUESTION.search(question))
+        count_question = bool(_COUNT_QUESTION.search(question))
+        cues = [
+            fact
+            for asks, fact in (
+                (_FREQUENCY_QUESTION, _FREQUENCY_FACT),
+                (_DAY_QUESTION, _DAY_FACT),
+                (_TEMPERATURE_QUESTION, _TEMPERATURE_FACT),
+                (_DISCOUNT_QUESTION, _PERCENT_FACT),
+            )
+            if asks.search(question)
+        ]
         candidates: list[_Candidate] = []
-        for (unit, order), stems, cosine in zip(units, unit_stems, cosines.tolist(), strict=True):
-            overlap = sum(weights[stem] for stem in question_stems & stems) / total_weight
-            if overlap == 0 and cosine < _MIN_COSINE_WITHOUT_OVERLAP:
+        for number, ((unit, order), cosine) in enumerate(zip(units, cosines.tolist(), strict=True)):
+            share = float(coverage[number])
+            if share < _MIN_COVERAGE and cosine < _MIN_COSINE_WITHOUT_OVERLAP:
                 continue
-            score = cosine + overlap
+            score = share + _HEAD_WEIGHT * float(head_coverage[number]) + _COSINE_WEIGHT * cosine
             if price_question and _PRICE_FACT.search(unit):
                 score += _CUE_BONUS
             if duration_question and _DURATION_FACT.search(unit):
                 score += _CUE_BONUS
+            if count_question and _NUMBER.search(unit):
+                score += _CUE_BONUS / 2
+            for fact in cues:
+                if fact.search(unit):
+                    score += _CUE_BONUS
             if score >= _MIN_SCORE:
                 candidates.append(_Candidate(unit, order, score, guess_language(unit)))
         if not candidates:
@@ -251,7 +301,11 @@ class LocalChatProvider:
 
         best = max(candidate.score for candidate in candidates)
         good = [candidate for candidate in candidates if candidate.score >= best * _GOOD_FRACTION]
-        in_language = [candidate for candidate in good if candidate.language == language]
+        in_language = [
+            candidate
+            for candidate in good
+            if candidate.language == language and candidate.score >= best * _SAME_LANGUAGE_FRACTION
+        ]
         if in_language:
             # Shops often keep the same facts in two languages; answer in the asker's.
             good = in_language
@@ -272,12 +326,6 @@ class LocalChatProvider:
             description = imagefacts.describe(image, normalise_language(language))
             span.estimate_from(input_text=prompt, output_text=description)
             return description
-
-
-def _stem(word: str) -> str:
-    # A five-letter prefix is a crude stem that works across our languages: bottle/bottles,
-    # levering/leverer, return/returned.
-    return word[:5]
 
 
 def _messages_text(request: ChatRequest) -> str:

@@ -15,6 +15,7 @@ from channels.db import database_sync_to_async
 
 from chatplatform.ai import get_chat_provider
 from chatplatform.ai.base import ChatRequest, ChatStream
+from chatplatform.ai.reply_language import conversation_language
 from chatplatform.personal_data import redact_personal
 from conversations.chat.answer_sources import text_stream
 from conversations.chat.flow_router import Route
@@ -38,6 +39,7 @@ class ToolAnswer:
     facts: dict[str, Any] | None = None
     outcome: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    language: str = ""
 
 
 def mentions_order_details(text: str, *, in_order_flow: bool) -> bool:
@@ -62,6 +64,9 @@ async def order_tool(
 ) -> ToolAnswer:
     """Answer an order question from the shopper's messages so far (the newest last)."""
     answer = ToolAnswer()
+    # Replies in the shopper's language: a bare "NV-100234" keeps the one they wrote in before.
+    language = conversation_language(shopper_messages, chatbot.language)
+    answer.language = language
     started = time.perf_counter()
     # The shop's declared order-number format finds "NV 100 234" and "100234" as NV-100234.
     number_format = await database_sync_to_async(order_number_format_for)(chatbot)
@@ -81,7 +86,7 @@ async def order_tool(
         )
     answer.timings["extract_ms"] = round((time.perf_counter() - started) * 1000, 2)
     if variables.missing:
-        answer.reply = reply(f"ask_{variables.missing}", chatbot.language)
+        answer.reply = reply(f"ask_{variables.missing}", language)
         answer.outcome = f"ask_{variables.missing}"
         return answer
     started = time.perf_counter()
@@ -93,11 +98,11 @@ async def order_tool(
     if result.outcome == LookupOutcome.VERIFIED and result.order is not None:
         answer.facts = result.order.facts()
     elif result.outcome == LookupOutcome.TOO_MANY_ATTEMPTS:
-        answer.reply = reply("too_many_attempts", chatbot.language)
+        answer.reply = reply("too_many_attempts", language)
     elif result.outcome == LookupOutcome.NOT_VERIFIED:
-        answer.reply = reply("not_verified", chatbot.language)
+        answer.reply = reply("not_verified", language)
     else:
-        answer.reply = reply("unavailable", chatbot.language)
+        answer.reply = reply("unavailable", language)
     return answer
 
 
@@ -125,12 +130,12 @@ async def order_stream(*, state: ChatState, question: str, timings: dict[str, fl
         return text_stream(tool.reply)
     provider = get_chat_provider()
     if not provider.composes_text:
-        return text_stream(order_answer_text(tool.facts, chatbot.language))
+        return text_stream(order_answer_text(tool.facts, tool.language))
     template = await aprompt_template_text(chatbot_pk=chatbot.pk, purpose=Purpose.ORDER_ANSWER)
     system = prompt_render(
         template,
         chatbot_name=chatbot.name,
-        language=chatbot.language,
+        language=tool.language,
         order_facts=orjson.dumps(tool.facts).decode(),
     )
     return provider.stream_chat(
@@ -141,7 +146,7 @@ async def order_stream(*, state: ChatState, question: str, timings: dict[str, fl
             ],
             question=question,
             context=[],
-            language=chatbot.language,
+            language=tool.language,
             max_tokens=chatbot.max_answer_tokens,
         )
     )

@@ -3,6 +3,7 @@ context, the conversation's history trimmed to the chatbot's token budget, and t
 (with what the shopper's image shows), personal details redacted."""
 
 from chatplatform.ai.base import ChatRequest
+from chatplatform.ai.reply_language import reply_language
 from chatplatform.llm_tokens import trim_history
 from chatplatform.personal_data import redact_personal
 from conversations import prompts
@@ -54,6 +55,7 @@ def chat_request(
         messages=messages,
         question=question,
         context=retrieval.chunks,
-        language=chatbot.language,
+        # Fixed replies of the provider ("not found") in the shopper's language.
+        language=reply_language(question, chatbot.language),
         max_tokens=chatbot.max_answer_tokens,
     )
