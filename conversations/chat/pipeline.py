@@ -19,6 +19,7 @@ from django.conf import settings
 from chatplatform import telemetry
 from chatplatform.ai import get_chat_provider
 from chatplatform.ai.base import ChatStream, ProviderError
+from chatplatform.ai.reply_language import reply_language
 from chatplatform.ai.request_gate import notify_when_written, pending_request_add
 from chatplatform.flags.selectors import flag_ais_enabled
 from chatplatform.monitoring.metrics import ACTIVE_STREAMS, ANSWERS, TTFT_SECONDS
@@ -31,7 +32,8 @@ from conversations.chat.models import Message
 from conversations.chat.order_answer import mentions_order_details, order_stream, uses_order_tool
 from conversations.chat.output_rules import OutputRules
 from conversations.chat.provider_request import chat_request
-from conversations.chat.retrieval import Retrieval, retrieve, sources_of
+from conversations.chat.retrieval import Retrieval, sources_of
+from conversations.chat.retrieval_fallback import retrieve_answering
 from conversations.chat.selectors import ChatState
 from conversations.chat.services import conversation_row
 from conversations.chat.web_process import heartbeat_keep, on_server_shutdown
@@ -174,6 +176,23 @@ async def _prepare(run: AnswerRun) -> tuple[Route, Retrieval, QuestionSave]:
     started = time.perf_counter()
     route = await _route(run)
     now = run.mark("route_ms", started)
+    flow = next((f for f in run.state.flows if f.name == route.flow), None)
+    if flow is None or uses_order_tool(run.state, route):
+        retrieval = Retrieval()
+    else:
+        # What the shopper's image shows helps find the right chunks (a broken bottle: returns).
+        query = f"{run.question} {run.image.description}" if run.image else run.question
+        with telemetry.context(feature="retrieval"):
+            # A weak best passage draws on the chatbot's other flows (`retrieval_fallback`).
+            retrieval, route = await retrieve_answering(
+                chatbot=run.state.chatbot,
+                flows=run.state.flows,
+                flow=flow,
+                route=route,
+                question=query,
+                order_tracking=run.state.order_tracking,
+            )
+    run.mark("retrieve_ms", now)
     persist = QuestionSave(
         QuestionRecord(
             conversation_id=run.state.conversation_id,
@@ -188,15 +207,6 @@ async def _prepare(run: AnswerRun) -> tuple[Route, Retrieval, QuestionSave]:
         ),
         run.timings,
     )
-    flow = next((f for f in run.state.flows if f.name == route.flow), None)
-    if flow is None or uses_order_tool(run.state, route):
-        retrieval = Retrieval()
-    else:
-        # What the shopper's image shows helps find the right chunks (a broken bottle: returns).
-        query = f"{run.question} {run.image.description}" if run.image else run.question
-        with telemetry.context(feature="retrieval"):
-            retrieval = await retrieve(chatbot=run.state.chatbot, flow=flow, question=query)
-    run.mark("retrieve_ms", now)
     return route, retrieval, persist
 
 
@@ -225,7 +235,7 @@ async def _answer_stream(run: AnswerRun, held: telemetry.Held) -> None:
         prompt_started = time.perf_counter()
         if retrieval.error_code:
             notice = retrieval.error_code
-            stream = kb_unavailable_stream(chatbot.language)
+            stream = kb_unavailable_stream(reply_language(run.question, chatbot.language))
         elif uses_order_tool(run.state, route):
             stream = await order_stream(state=run.state, question=run.question, timings=run.timings)
         else:
