@@ -169,14 +169,15 @@ def _figures(start: datetime, end: datetime, chatbot_id: int | None, *, by_day: 
     def scoped(queryset, chatbot_field: str = "chatbot_id"):
         return queryset if chatbot_id is None else queryset.filter(**{chatbot_field: chatbot_id})
 
-    def grouped(queryset, *fields: str):
-        """Counts per chatbot, (day,) and `fields`, as tuples (chatbot, day or None, *fields, count)."""
+    def grouped(queryset, chatbot_field: str, field_name: str):
+        """(chatbot, day or None, value of `field_name`, count) tuples; a chatbot's own rows are
+        not joined to find whose they are."""
         day = TruncDate("created_at", tzinfo=UTC) if by_day else Value(None, output_field=DateField())
-        return (
-            queryset.annotate(bucket=day)
-            .values_list(fields[0], "bucket", *fields[1:])
-            .annotate(n=Count("pk"))
-        )
+        counts = queryset.annotate(bucket=day)
+        if chatbot_id is not None:
+            rows = counts.values_list("bucket", field_name).annotate(n=Count("pk"))
+            return [(chatbot_id, *row) for row in rows]
+        return counts.values_list(chatbot_field, "bucket", field_name).annotate(n=Count("pk"))
 
     score = ConversationInsight.objects.filter(conversation_id=OuterRef("conversation_id")).values("score")[
         :1
