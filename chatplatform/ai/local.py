@@ -180,9 +180,10 @@ _TEMPERATURE_FACT = re.compile(r"\d+\s*(?:-\s*\d+\s*)?(?:degrees|grader|°)", re
 _DISCOUNT_QUESTION = re.compile(r"\b(rabat\w*|discount\w*|rebate|rabatt\w*)\b", re.I)
 _PERCENT_FACT = re.compile(r"\d+\s*%")
 _CUE_BONUS = 0.15
+_ASKED_BONUS = 0.3
 # How much a sentence's similarity and its subject's match add to its share of the question.
 _COSINE_WEIGHT = 0.5
-_HEAD_WEIGHT = 0.5
+_HEAD_WEIGHT = 1.0
 # A sentence must hold this share of the question's weight, or be this similar, to count.
 _MIN_COVERAGE = 0.05
 _MIN_COSINE_WITHOUT_OVERLAP = 0.3
@@ -192,6 +193,8 @@ _GOOD_FRACTION = 0.7
 # ... and those in the asker's language this close are preferred to the others.
 _SAME_LANGUAGE_FRACTION = 0.85
 _MAX_SENTENCES = 3
+# A sentence opening with one of these goes on from the one before it.
+_CONTINUES = re.compile(r"^(they|it|this|these|those|den|det|de|disse|dette)\b", re.IGNORECASE)
 _ANSWER_WORD_RE = re.compile(r"\S+\s*")
 
 
@@ -279,10 +282,20 @@ class LocalChatProvider:
             )
             if asks.search(question)
         ]
+        matched_chunks = {
+            order[0] for (_, order), share in zip(units, coverage.tolist(), strict=True) if share
+        }
         candidates: list[_Candidate] = []
         for number, ((unit, order), cosine) in enumerate(zip(units, cosines.tolist(), strict=True)):
             share = float(coverage[number])
-            if share < _MIN_COVERAGE and cosine < _MIN_COSINE_WITHOUT_OVERLAP:
+            asked = any(fact.search(unit) for fact in cues)
+            # A line giving what the question asks for (a temperature, a weekday) counts in a
+            # chunk that matched the question, even without the question's words.
+            if (
+                share < _MIN_COVERAGE
+                and cosine < _MIN_COSINE_WITHOUT_OVERLAP
+                and not (asked and order[0] in matched_chunks)
+            ):
                 continue
             score = share + _HEAD_WEIGHT * float(head_coverage[number]) + _COSINE_WEIGHT * cosine
             if price_question and _PRICE_FACT.search(unit):
@@ -291,9 +304,8 @@ class LocalChatProvider:
                 score += _CUE_BONUS
             if count_question and _NUMBER.search(unit):
                 score += _CUE_BONUS / 2
-            for fact in cues:
-                if fact.search(unit):
-                    score += _CUE_BONUS
+            if asked:
+                score += _ASKED_BONUS
             if score >= _MIN_SCORE:
                 candidates.append(_Candidate(unit, order, score, guess_language(unit)))
         if not candidates:
@@ -310,6 +322,15 @@ class LocalChatProvider:
             # Shops often keep the same facts in two languages; answer in the asker's.
             good = in_language
         top = sorted(good, key=lambda candidate: -candidate.score)[:_MAX_SENTENCES]
+        # A sentence that goes on from a chosen one ("They can be used in the shop") belongs to it.
+        by_order = {order: unit for unit, order in units}
+        chosen = {candidate.order for candidate in top}
+        for candidate in list(top):
+            following = (candidate.order[0], candidate.order[1] + 1)
+            unit = by_order.get(following)
+            if unit and following not in chosen and _CONTINUES.match(unit):
+                top.append(_Candidate(unit, following, candidate.score, candidate.language))
+                chosen.add(following)
         return sorted(top, key=lambda candidate: candidate.order)
 
     async def complete_json(self, *, system: str, user: str, max_attempts: int = 2) -> dict[str, Any]:

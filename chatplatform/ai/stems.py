@@ -1,9 +1,10 @@
 """Terms for lexical matching: words without stopwords, stemmed with Snowball (PyStemmer).
 
 A shop's texts and its shoppers mix Danish and English, often in one index, so every word goes
-through the Danish stemmer and then the English one: "flasker" and "flaske" meet as "flask",
-"returnere" and "returned" as "return". Stemming a word the other language's way is harmless
-here because questions and passages are stemmed the same way.
+through the Danish stemmer, the English one and the Danish one again: "flasker" and "flaske"
+meet as "flask", "returnere" and "returned" as "return", "orders" and "ordering" as "ord"
+(either stemmer alone leaves some of these apart). Stemming a word the other language's way is
+harmless here because questions and passages are stemmed the same way.
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ def term(word: str) -> str:
     """The stem a lower-case word is matched by."""
     if word.isdigit():
         return word
-    return _ENGLISH.stemWord(_DANISH.stemWord(word))
+    return _DANISH.stemWord(_ENGLISH.stemWord(_DANISH.stemWord(word)))
 
 
 def terms(text: str) -> list[str]:

@@ -23,7 +23,7 @@ STRONG = 0.6
 # Another flow takes over only when its best passage is stronger by this much.
 MARGIN = 0.0
 COSINE_WEIGHT = 0.05
-HEAD_WEIGHT = 0.5
+HEAD_WEIGHT = 1.0
 # The chunk's coverage as a whole: words strewn over the same document count a little.
 CHUNK_WEIGHT = 0.5
 
