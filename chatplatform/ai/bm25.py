@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from chatplatform.ai.stems import known_stem, query_groups, term, terms, translations
+from chatplatform.ai.stems import known_stem, passage_translations, query_groups, term, terms, translations
 
 # An amount with its currency: 49 kr., 129 DKK, € 12.
 PRICE = re.compile(r"\d[\d.,]*\s*(?:kr\b|kr\.|dkk|sek|nok|eur|€|\$)|(?:€|\$)\s*\d", re.IGNORECASE)
@@ -67,7 +67,7 @@ class LexicalIndex:
             lengths[row] = sum(counts.values())
             # A Danish word's English counterparts, once each: an English question finds it.
             for stem in list(counts):
-                for other in translations(stem):
+                for other in passage_translations(stem):
                     counts.setdefault(other, 1)
             # An amount of money answers "what does it cost?" in any wording.
             if PRICE.search(text):

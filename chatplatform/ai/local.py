@@ -165,7 +165,9 @@ _NUMBER = re.compile(r"\d")
 # cold?" by degrees.
 _FREQUENCY_QUESTION = re.compile(r"\b(how often|how frequently|hvor ofte|hvor tit|hur ofta|wie oft)\b", re.I)
 _FREQUENCY_FACT = re.compile(
-    r"\b(every|each|hver|hvert|hveranden|varje|jede[nr]?|per|om ugen|om måneden)\b", re.I
+    r"\b(every|each|hver|hvert|hveranden|varje|jede[nr]?|om ugen|om måneden)\b"
+    r"|\bper (week|month|year|uge|måned|år)\b",
+    re.I,
 )
 _DAY_QUESTION = re.compile(
     r"\b(what day|which day|which days|hvilken dag|hvilke dage|ugedag\w*|weekday)\b", re.I

@@ -98,27 +98,41 @@ _GLOSSARY_FILE = Path(__file__).with_name("glossary_da_en.txt")
 
 
 @lru_cache(maxsize=1)
-def _glossary() -> dict[str, tuple[str, ...]]:
+def _glossary() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
     """Stem -> the stems it may stand for: each line's left-hand words stand for those on its
-    right (a Danish word for its English counterparts, "store" for "shop")."""
+    right (a Danish word for its English counterparts, "store" for "shop"). Second, the same
+    with one-word counterparts only, for passages: "pakkeshop" (parcel shop) in a passage must
+    not answer a question about a shop."""
     table: dict[str, set[str]] = {}
+    single: dict[str, set[str]] = {}
     for line in _GLOSSARY_FILE.read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.startswith("#") or "=" not in line:
             continue
         left, right = (part.strip() for part in line.split("=", 1))
-        meant = set(terms(right.replace(";", " ")))
+        meanings = [terms(meaning) for meaning in right.split(";")]
         for stem in terms(left):
-            table.setdefault(stem, set()).update(meant - {stem})
-    return {stem: tuple(sorted(found)) for stem, found in table.items()}
+            for meaning in meanings:
+                table.setdefault(stem, set()).update(set(meaning) - {stem})
+                if len(meaning) == 1:
+                    single.setdefault(stem, set()).update(set(meaning) - {stem})
+    return (
+        {stem: tuple(sorted(found)) for stem, found in table.items()},
+        {stem: tuple(sorted(found)) for stem, found in single.items() if found},
+    )
 
 
 def known_stem(stem: str) -> bool:
-    return stem in _glossary()
+    return stem in _glossary()[0]
 
 
 def translations(stem: str) -> tuple[str, ...]:
     """Stems a stem may stand for in a shop's texts, in Danish or English (none for most)."""
-    return _glossary().get(stem, ())
+    return _glossary()[0].get(stem, ())
+
+
+def passage_translations(stem: str) -> tuple[str, ...]:
+    """What a stem in a passage also stands for: one-word counterparts only."""
+    return _glossary()[1].get(stem, ())
 
 
 def query_groups(text: str) -> list[tuple[str, tuple[str, ...]]]:
