@@ -122,6 +122,8 @@ def load(answers: int, chatbots: int, days: int, seed: int) -> dict:
             at = start + timedelta(seconds=rng.uniform(0, days * 86400 - 600))
             plan.append((bot, at, count))
             made += count
+        # In time order, as the chat appends them: a day's rows sit together on disk.
+        plan.sort(key=lambda item: item[1])
         order = ["conversations", "messages", "metrics", "insights", "ratings", "lookups", "calls"]
         for name in order:
             copier = Copier(cursor, models[name])
