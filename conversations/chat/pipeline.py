@@ -27,7 +27,7 @@ from conversations import prompts
 from conversations.chat.answer_buffer import AnswerBuffer, buffer_create, encode
 from conversations.chat.answer_sources import kb_unavailable_stream
 from conversations.chat.answer_sweeper import INTERRUPTED_CODE, INTERRUPTED_MESSAGE, outcome_park
-from conversations.chat.flow_router import Route, route_llm, route_local
+from conversations.chat.flow_router import Route, route_embedded, route_llm, route_local
 from conversations.chat.models import Message
 from conversations.chat.order_answer import mentions_order_details, order_stream, uses_order_tool
 from conversations.chat.output_rules import OutputRules
@@ -38,6 +38,7 @@ from conversations.chat.selectors import ChatState
 from conversations.chat.services import conversation_row
 from conversations.chat.web_process import heartbeat_keep, on_server_shutdown
 from conversations.chat.writes import AnswerOutcome, QuestionRecord, QuestionSave, answer_save
+from conversations.knowledge.layouts import embedder_for, index_layout
 from conversations.models import ChatbotSettings, Flow, ImageUpload
 
 logger = logging.getLogger(__name__)
@@ -168,6 +169,13 @@ async def _route(run: AnswerRun) -> Route:
             return await route_llm(
                 provider=get_chat_provider(), question=run.question, profiles=profiles, template=template
             )
+    if get_chat_provider().name == "openai":
+        # The provider's embeddings, not hashed words (`flow_router.route_embedded`).
+        return await route_embedded(
+            question=run.question,
+            profiles=profiles,
+            embedder=embedder_for(index_layout(chatbot).embedding_model),
+        )
     return route_local(run.question, profiles)
 
 
