@@ -94,10 +94,11 @@ class LocalEmbedder:
         return self.embed(texts)
 
     async def aembed_query(self, text: str) -> np.ndarray:
-        """One question's vector, hashed right here (well under a millisecond)."""
+        """One question's vector, hashed right here (well under a millisecond) and remembered by
+        text: the router, each flow's retrieval and repeated questions share it."""
         with telemetry.span(operation="embeddings", provider="local", model=EMBEDDING_MODEL) as span:
             span.estimate_from(input_text=text)
-            return self._vector(text)
+            return _query_vector(self, text)
 
     def embed_matrix(self, texts: Iterable[str]) -> np.ndarray:
         """Embed texts into a float32 matrix of shape (len(texts), dimension)."""
@@ -122,6 +123,13 @@ class LocalEmbedder:
         vector = np.bincount(indices, weights=weights, minlength=self.dimension).astype(np.float32)
         norm = float(np.linalg.norm(vector))
         return vector / norm if norm > 0 else vector
+
+
+@lru_cache(maxsize=2048)
+def _query_vector(embedder: LocalEmbedder, text: str) -> np.ndarray:
+    vector = embedder._vector(text)
+    vector.setflags(write=False)
+    return vector
 
 
 # --- chat ------------------------------------------------------------------------------------

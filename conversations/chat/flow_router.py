@@ -2,17 +2,22 @@
 
 The local router compares the question with each flow's description and example questions using
 the local feature-hashing embedder, which needs no network and costs well under a millisecond.
-The LLM router asks for JSON and falls back to the local router on any error or unknown flow.
+With the `openai` provider the same comparison uses the provider's embeddings (`route_embedded`):
+the flows' texts are embedded once per version of the chatbot's settings, and the question's
+embedding is the one retrieval asks for anyway (the embedder remembers it by text), so routing
+costs no request of its own. The LLM router asks for JSON and falls back to the local router on
+any error or unknown flow.
 """
 
 import functools
 import logging
 import threading
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
 
-from chatplatform.ai.base import ChatProvider, ProviderError
+from chatplatform.ai.base import ChatProvider, Embedder, ProviderError
 from chatplatform.ai.local import LocalEmbedder
 from chatplatform.personal_data import redact_personal
 from conversations.models import ChatbotSettings, Flow
@@ -30,6 +35,8 @@ class FlowProfile:
     description: str
     # One row per description and example question, L2-normalised.
     vectors: np.ndarray
+    # The texts of those rows, for embedding them with the provider's embedder.
+    texts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -111,7 +118,13 @@ def flow_profiles(
     for flow in candidates:
         texts = [f"{flow.title}. {flow.description}", *flow.example_questions]
         profiles.append(
-            FlowProfile(flow.name, flow.title or flow.name, flow.description, embedder.embed_matrix(texts))
+            FlowProfile(
+                flow.name,
+                flow.title or flow.name,
+                flow.description,
+                embedder.embed_matrix(texts),
+                tuple(texts),
+            )
         )
     result = FlowProfiles.of(profiles)
     with _lock:
@@ -127,15 +140,67 @@ def route_local(question: str, profiles: FlowProfiles) -> Route:
     if not profiles:
         return Route(Flow.Name.DEFAULT, "no flow has a knowledge base; using the default flow")
     query = _question_vector(question, _local_embedder().dimension)
+    return _closest(profiles, profiles.matrix, query, "")
+
+
+def _closest(profiles: FlowProfiles, matrix: np.ndarray, query: np.ndarray, how: str) -> Route:
     # Each flow's score is its best row's.
-    scores = np.maximum.reduceat(profiles.matrix @ query, profiles.starts)
+    scores = np.maximum.reduceat(matrix @ query, profiles.starts)
     index = int(scores.argmax())
     best, score = profiles.profiles[index], float(scores[index])
     if score <= 0.0:
         names = {profile.name for profile in profiles}
         fallback = Flow.Name.DEFAULT if Flow.Name.DEFAULT in names else best.name
         return Route(fallback, "nothing resembled the question; using the default flow")
-    return Route(best.name, f"closest to '{best.title}' (similarity {score:.2f})")
+    return Route(best.name, f"closest to '{best.title}'{how} (similarity {score:.2f})")
+
+
+# The provider-embedded rows of each FlowProfiles (one per version of a chatbot's settings), by
+# the profiles' id; the weak reference tells a live entry from one whose profiles are gone.
+_embedded: dict[tuple[int, str], tuple[weakref.ref, np.ndarray]] = {}
+_MAX_EMBEDDED = 1024
+
+
+async def route_embedded(*, question: str, profiles: FlowProfiles, embedder: Embedder) -> Route:
+    """`route_local` with the provider's embeddings instead of hashed words.
+
+    The question goes out without the personal details the rules recognise, exactly as
+    retrieval sends it, so its embedding is the one retrieval then finds remembered. Any
+    provider error falls back to the local router."""
+    if not profiles:
+        return route_local(question, profiles)
+    try:
+        matrix = await _profile_matrix(profiles, embedder)
+        query = np.asarray(await embedder.aembed_query(redact_personal(question)), dtype=np.float32)
+    except ProviderError as exc:
+        route = route_local(question, profiles)
+        return Route(route.flow, f"embeddings failed ({exc.code}); {route.reason}")
+    norm = float(np.linalg.norm(query))
+    if matrix.shape[1] != query.shape[0] or norm == 0.0:
+        return route_local(question, profiles)
+    return _closest(profiles, matrix, query / norm, " by embeddings")
+
+
+async def _profile_matrix(profiles: FlowProfiles, embedder: Embedder) -> np.ndarray:
+    key = (
+        id(profiles),
+        f"{embedder.name}:{getattr(embedder, 'model', '')}:{getattr(embedder, 'dimension', '')}",
+    )
+    held = _embedded.get(key)
+    if held is not None and held[0]() is profiles:
+        return held[1]
+    texts = [text for profile in profiles for text in profile.texts]
+    rows = np.asarray(await embedder.aembed(texts), dtype=np.float32)
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    matrix = np.divide(rows, norms, out=np.zeros_like(rows), where=norms > 0)
+    matrix.setflags(write=False)
+    with _lock:
+        for stale in [k for k, (ref, _) in _embedded.items() if ref() is None]:
+            del _embedded[stale]
+        if len(_embedded) >= _MAX_EMBEDDED:
+            _embedded.clear()
+        _embedded[key] = (weakref.ref(profiles), matrix)
+    return matrix
 
 
 async def route_llm(*, provider: ChatProvider, question: str, profiles: FlowProfiles, template: str) -> Route:

@@ -1,9 +1,12 @@
 """Routing that cannot strand a question: when the chosen flow's best passage is weak, the
 chatbot's other indexes are searched too, and the flow whose index answers best takes over.
 
-A router reads only the flows' descriptions; the passages themselves are the better judge. The
-other indexes are asked only when needed (a weak best passage), all at once, so a well-routed
-question costs nothing more, and a Pinecone chatbot pays one round trip more at most.
+A router reads only the flows' descriptions; the passages themselves are the better judge. On
+the local store, the question is matched with every sentence of the chatbot's indexes at once
+(BM25 statistics kept per version, `knowledge/lexical.py`): when another index holds a better
+sentence, that flow is searched too and takes over if its passages answer better, else only the
+routed flow is searched. On Pinecone the other indexes are asked only when the routed flow's best
+passage is weak, all at once: one round trip more at most.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from conversations.chat.flow_router import Route
 from conversations.chat.rank_fusion import COSINE, COVERAGE
 from conversations.chat.retrieval import Retrieval, retrieve
 from conversations.knowledge.layouts import index_layout
-from conversations.knowledge.lexical import chatbot_lexical_index
+from conversations.knowledge.lexical import ChatbotPassages, chatbot_lexical_index
 from conversations.models import ChatbotSettings, Flow
 
 # A passage holding this much of the question's idf weight, or this similar to it, is strong
@@ -24,6 +27,9 @@ STRONG = 0.6
 MARGIN = 0.0
 COSINE_WEIGHT = 0.05
 HEAD_WEIGHT = 1.0
+# Other flows whose best sentence comes this close to the routed flow's are searched too.
+RIVAL_FRACTION = 0.8
+MAX_RIVALS = 2
 # The chunk's coverage as a whole: words strewn over the same document count a little.
 CHUNK_WEIGHT = 0.5
 
@@ -53,43 +59,61 @@ async def retrieve_answering(
         and other.index_name != flow.index_name
         and not (order_tracking and other.name == Flow.Name.APIFLOW)
     ]
-    if chatbot.uses_pinecone or not others:
+    if not others:
+        return await retrieve(chatbot=chatbot, flow=flow, question=question), route
+    if not chatbot.uses_pinecone:
+        weighed = _ChatbotWide.of(chatbot, [flow, *others], question)
+        if weighed is not None:
+            return await _by_sentences(weighed, chatbot, flow, others, route, question)
+        # Not every index is held yet: all of them are searched (and so loaded) this once.
+        first, *found = await asyncio.gather(
+            *(retrieve(chatbot=chatbot, flow=one, question=question) for one in [flow, *others])
+        )
+    else:
         # Each index is a round trip: the others only when the routed flow's passages are weak.
         first = await retrieve(chatbot=chatbot, flow=flow, question=question)
-        own = strength(first)
-        if first.error_code or own >= STRONG or not others:
+        if first.error_code or strength(first) >= STRONG:
             return first, route
         found = await asyncio.gather(
             *(retrieve(chatbot=chatbot, flow=other, question=question) for other in others)
         )
-    else:
-        # The local store searches an index in microseconds: every flow's passages are weighed.
-        first, *found = await asyncio.gather(
-            *(retrieve(chatbot=chatbot, flow=one, question=question) for one in [flow, *others])
-        )
-        if first.error_code:
-            return first, route
-        weigh = _chatbot_wide_strength(chatbot, [flow, *others], question)
-        if weigh is not None:
-            own = weigh(flow, first)
-            best_flow, best, best_strength = flow, first, own
-            for other, retrieval in zip(others, found, strict=True):
-                value = weigh(other, retrieval)
-                if not retrieval.error_code and value > best_strength + (MARGIN if best is first else 0.0):
-                    best_flow, best, best_strength = other, retrieval, value
-            return _chosen(route, flow, first, own, best_flow, best, best_strength)
-        own = strength(first)
+    if first.error_code:
+        return first, route
+    return _best(route, flow, first, list(zip(others, found, strict=True)), lambda _, found: strength(found))
+
+
+async def _by_sentences(
+    weighed: _ChatbotWide,
+    chatbot: ChatbotSettings,
+    flow: Flow,
+    others: list[Flow],
+    route: Route,
+    question: str,
+) -> tuple[Retrieval, Route]:
+    """With every index held locally: the sentences that best match the question, among all
+    the chatbot's, say which other flows may answer better; only those are searched too."""
+    own = weighed.best_in(flow.index_name)
+    rivals = sorted(
+        (other for other in others if weighed.best_in(other.index_name) > own * RIVAL_FRACTION),
+        key=lambda other: -weighed.best_in(other.index_name),
+    )[:MAX_RIVALS]
+    if not rivals:
+        return await retrieve(chatbot=chatbot, flow=flow, question=question), route
+    first, *found = await asyncio.gather(
+        *(retrieve(chatbot=chatbot, flow=one, question=question) for one in [flow, *rivals])
+    )
+    if first.error_code:
+        return first, route
+    return _best(route, flow, first, list(zip(rivals, found, strict=True)), weighed.weigh)
+
+
+def _best(route, flow, first, candidates, weigh) -> tuple[Retrieval, Route]:
+    own = weigh(flow, first)
     best_flow, best, best_strength = flow, first, own
-    for other, retrieval in zip(others, found, strict=True):
-        if retrieval.error_code:
-            continue
-        value = strength(retrieval)
-        if value > best_strength + (MARGIN if best is first else 0.0):
+    for other, retrieval in candidates:
+        value = weigh(other, retrieval)
+        if not retrieval.error_code and value > best_strength + (MARGIN if best is first else 0.0):
             best_flow, best, best_strength = other, retrieval, value
-    return _chosen(route, flow, first, own, best_flow, best, best_strength)
-
-
-def _chosen(route, flow, first, own, best_flow, best, best_strength) -> tuple[Retrieval, Route]:
     if best is first:
         return first, route
     reason = (
@@ -99,30 +123,38 @@ def _chosen(route, flow, first, own, best_flow, best, best_strength) -> tuple[Re
     return best, Route(best_flow.name, reason[:250])
 
 
-def _chatbot_wide_strength(chatbot: ChatbotSettings, flows: list[Flow], question: str):
-    """A function weighing a flow's retrieval by its best sentence's coverage of the question
-    among all the chatbot's sentences (and its subject's: `head_of`); None when not every index
-    is held locally."""
-    texts = {flow.index_name: index_layout(chatbot, flow) for flow in flows}
-    held = chatbot_lexical_index(
-        namespace=chatbot.chatbot_id,
-        index_names=list(texts),
-        text_of=lambda metadata: next(iter(texts.values())).passage(metadata)[0],
-    )
-    if held is None:
-        return None
-    _, coverage = held.sentences.scores(question)
-    _, head_coverage = held.heads.scores(question)
-    sentence = coverage + HEAD_WEIGHT * head_coverage
+class _ChatbotWide:
+    """The question's match with every sentence of the chatbot's local indexes: coverage among
+    all the chatbot's sentences, plus that of the sentence's subject (`head_of`)."""
 
-    def weigh(flow: Flow, retrieval: Retrieval) -> float:
+    def __init__(self, held: ChatbotPassages, question: str) -> None:
+        self.held = held
+        _, coverage = held.sentences.scores(question)
+        _, head_coverage = held.heads.scores(question)
+        self.sentence = coverage + HEAD_WEIGHT * head_coverage
+
+    @classmethod
+    def of(cls, chatbot: ChatbotSettings, flows: list[Flow], question: str) -> _ChatbotWide | None:
+        """None when not every index is held locally."""
+        layout = index_layout(chatbot, flows[0])
+        held = chatbot_lexical_index(
+            namespace=chatbot.chatbot_id,
+            index_names=[flow.index_name for flow in flows],
+            text_of=lambda metadata: layout.passage(metadata)[0],
+        )
+        return cls(held, question) if held is not None else None
+
+    def best_in(self, index_name: str) -> float:
+        span = self.held.spans.get(index_name)
+        return float(self.sentence[span[0] : span[1]].max()) if span and span[1] > span[0] else 0.0
+
+    def weigh(self, flow: Flow, retrieval: Retrieval) -> float:
+        """A flow's retrieval by its best chunk: best sentence, the chunk's own coverage, cosine."""
         best = 0.0
         for chunk in retrieval.chunks:
-            rows = held.rows.get((flow.index_name, str(chunk.metadata.get("id", ""))), [])
-            share = float(sentence[rows].max()) if rows else 0.0
+            rows = self.held.rows.get((flow.index_name, str(chunk.metadata.get("id", ""))), [])
+            share = float(self.sentence[rows].max()) if rows else 0.0
             whole = float(chunk.metadata.get(COVERAGE, 0.0))
             cosine = float(chunk.metadata.get(COSINE, chunk.score))
             best = max(best, share + CHUNK_WEIGHT * whole + COSINE_WEIGHT * cosine)
         return best
-
-    return weigh

@@ -93,6 +93,8 @@ class ChatbotPassages:
     heads: LexicalIndex
     # (index, vector id) -> the rows of its sentences.
     rows: dict[tuple[str, str], list[int]]
+    # index -> (first row, end row) of its sentences.
+    spans: dict[str, tuple[int, int]]
 
 
 def chatbot_lexical_index(*, namespace: str, index_names: list[str], text_of: Any) -> ChatbotPassages | None:
@@ -117,13 +119,18 @@ def chatbot_lexical_index(*, namespace: str, index_names: list[str], text_of: An
             _unions.move_to_end(key)
             return held[1]
     rows: dict[tuple[str, str], list[int]] = {}
+    spans: dict[str, tuple[int, int]] = {}
     texts: list[str] = []
     for name, matrix in zip(names, matrices, strict=True):
+        start = len(texts)
         for vector_id, metadata in zip(matrix.ids, matrix.metadata, strict=True):
             units = passages(text_of(metadata))
             rows[(name, vector_id)] = list(range(len(texts), len(texts) + len(units)))
             texts.extend(units)
-    result = ChatbotPassages(LexicalIndex(texts), LexicalIndex([head_of(text) for text in texts]), rows)
+        spans[name] = (start, len(texts))
+    result = ChatbotPassages(
+        LexicalIndex(texts), LexicalIndex([head_of(text) for text in texts]), rows, spans
+    )
     with _union_lock:
         # The matrices are held too, so that their ids cannot be reused while this entry lives.
         _unions[key] = (identity, result)

@@ -64,8 +64,9 @@ async def test_the_end_metrics_report_the_providers_token_count(openai_chat, cha
 
 
 async def test_counted_token_events_are_marked_as_estimated(openai_settings, openai_server, chatbot):
-    # The embedding fails: the answer is the fixed knowledge-base notice, counted, not the provider's.
-    openai_server.script(Reply(status=503))
+    # The embeddings fail (the router's of the flows, then retrieval's of the question): the
+    # answer is the fixed knowledge-base notice, counted, not the provider's.
+    openai_server.script(Reply(status=503), times=2)
     comm, _ = await connect("shop")
     await comm.send_to(text_data=json.dumps({"type": "message", "text": "Do you ship to Bornholm?"}))
 

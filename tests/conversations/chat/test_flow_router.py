@@ -103,3 +103,57 @@ async def test_the_llm_router_falls_back_to_the_local_router(profiles, result):
 
     assert route.flow == "flow2"
     assert "LLM router" in route.reason
+
+
+@pytest.fixture
+def openai_embeddings(settings, openai_server):
+    from chatplatform.ai import reset_providers
+
+    settings.AI_PROVIDER = "openai"
+    settings.OPENAI_API_KEY = openai_server.api_key
+    settings.OPENAI_BASE_URL = openai_server.base_url
+    settings.OPENAI_MAX_RETRIES = 0
+    settings.OPENAI_TIMEOUT_SECONDS = 2.0
+    reset_providers()
+    return openai_server
+
+
+async def test_with_openai_the_router_compares_the_providers_embeddings(profiles, openai_embeddings):
+    from chatplatform.ai import get_embedder
+    from conversations.chat.flow_router import route_embedded
+    from tests.fakes.openai_server import fake_embedding
+
+    # The provider deems this question close to the wines flow, though it shares its words
+    # with the shipping flow: the route must follow the embeddings, not hashed words.
+    question = "How much is shipping for wine?"
+    assert route_local(question, profiles).flow == "default"
+    wines = SPECS["flow2"].examples[0]
+    openai_embeddings.embedding_function = lambda text, dimension: fake_embedding(
+        wines if text == question else text, dimension
+    )
+
+    route = await route_embedded(question=question, profiles=profiles, embedder=get_embedder())
+    again = await route_embedded(question=question, profiles=profiles, embedder=get_embedder())
+
+    assert route.flow == again.flow == "flow2"
+    assert "by embeddings" in route.reason
+    # The flows' texts once, the question once (remembered by text for retrieval too).
+    assert [
+        len(request.body["input"]) if isinstance(request.body["input"], list) else 1
+        for request in openai_embeddings.requests
+    ] == [4, 1]
+
+
+async def test_when_embeddings_fail_the_router_falls_back_to_local_rules(profiles, openai_embeddings):
+    from chatplatform.ai import get_embedder
+    from conversations.chat.flow_router import route_embedded
+    from tests.fakes.openai_server import Reply
+
+    openai_embeddings.script(Reply(status=500), times=3)
+
+    route = await route_embedded(
+        question="Which red wine do you recommend?", profiles=profiles, embedder=get_embedder()
+    )
+
+    assert route.flow == "flow2"
+    assert "embeddings failed" in route.reason

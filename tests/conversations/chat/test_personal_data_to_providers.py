@@ -87,8 +87,9 @@ async def test_the_question_is_embedded_without_personal_details(shop, knowledge
 
     assert events[-1]["type"] == "end", events[-1]
     embedded = embedding_requests(openai_chat, after=knowledge)
-    assert len(embedded) == 1
-    assert "Nørrebrogade" in orjson.dumps(embedded[0].body).decode()
+    # Once (the router and retrieval share it), beside the router's one of the flows' texts.
+    questions = [request for request in embedded if "Nørrebrogade" in orjson.dumps(request.body).decode()]
+    assert len(questions) == 1
     assert leaked(embedded) == []
 
 
