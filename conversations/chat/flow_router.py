@@ -9,6 +9,7 @@ costs no request of its own. The LLM router asks for JSON and falls back to the 
 any error or unknown flow.
 """
 
+import asyncio
 import functools
 import logging
 import threading
@@ -159,6 +160,7 @@ def _closest(profiles: FlowProfiles, matrix: np.ndarray, query: np.ndarray, how:
 # the profiles' id; the weak reference tells a live entry from one whose profiles are gone.
 _embedded: dict[tuple[int, str], tuple[weakref.ref, np.ndarray]] = {}
 _MAX_EMBEDDED = 1024
+_pending: dict[tuple[tuple[int, str], int], asyncio.Task] = {}
 
 
 async def route_embedded(*, question: str, profiles: FlowProfiles, embedder: Embedder) -> Route:
@@ -189,17 +191,32 @@ async def _profile_matrix(profiles: FlowProfiles, embedder: Embedder) -> np.ndar
     held = _embedded.get(key)
     if held is not None and held[0]() is profiles:
         return held[1]
-    texts = [text for profile in profiles for text in profile.texts]
-    rows = np.asarray(await embedder.aembed(texts), dtype=np.float32)
-    norms = np.linalg.norm(rows, axis=1, keepdims=True)
-    matrix = np.divide(rows, norms, out=np.zeros_like(rows), where=norms > 0)
-    matrix.setflags(write=False)
+    # The questions of a burst that find no matrix wait for one request, not one each.
+    loop = asyncio.get_running_loop()
+    pending = _pending.get((key, id(loop)))
+    if pending is None or pending.done():
+        pending = loop.create_task(_profile_rows(profiles, embedder))
+        _pending[(key, id(loop))] = pending
+    try:
+        matrix = await asyncio.shield(pending)
+    finally:
+        if pending.done():
+            _pending.pop((key, id(loop)), None)
     with _lock:
         for stale in [k for k, (ref, _) in _embedded.items() if ref() is None]:
             del _embedded[stale]
         if len(_embedded) >= _MAX_EMBEDDED:
             _embedded.clear()
         _embedded[key] = (weakref.ref(profiles), matrix)
+    return matrix
+
+
+async def _profile_rows(profiles: FlowProfiles, embedder: Embedder) -> np.ndarray:
+    texts = [text for profile in profiles for text in profile.texts]
+    rows = np.asarray(await embedder.aembed(texts), dtype=np.float32)
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    matrix = np.divide(rows, norms, out=np.zeros_like(rows), where=norms > 0)
+    matrix.setflags(write=False)
     return matrix
 
 

@@ -157,3 +157,20 @@ async def test_when_embeddings_fail_the_router_falls_back_to_local_rules(profile
 
     assert route.flow == "flow2"
     assert "embeddings failed" in route.reason
+
+
+async def test_a_burst_of_questions_embeds_the_flows_once(profiles, openai_embeddings):
+    import asyncio
+
+    from chatplatform.ai import get_embedder
+    from conversations.chat.flow_router import route_embedded
+
+    questions = ["How much is shipping?", "Which red wine do you recommend?", "Do you ship to Sweden?"]
+
+    routes = await asyncio.gather(
+        *(route_embedded(question=q, profiles=profiles, embedder=get_embedder()) for q in questions)
+    )
+
+    flows_embedded = [r for r in openai_embeddings.requests if len(r.body["input"]) == 4]
+    assert len(flows_embedded) == 1
+    assert [route.flow for route in routes[:2]] == ["default", "flow2"]
