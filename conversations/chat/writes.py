@@ -251,8 +251,9 @@ def answers_update(outcomes: Sequence[AnswerOutcome]) -> None:
         _answers_update_each(outcomes, conversation_ids, now)
     records = [{"answer_id": o.answer_id, "context": o.context} for o in outcomes]
     # At once when the statement above has committed; at the end of the caller's transaction
-    # when there is one.
-    transaction.on_commit(lambda: answers_record.delay(records))
+    # when there is one. A broker that refuses the message is logged, never the answer's loss:
+    # the analytics refresh writes missing records later.
+    transaction.on_commit(lambda: answers_record.delay(records), robust=True)
 
 
 def _answers_update_each(outcomes, conversation_ids, now) -> None:
