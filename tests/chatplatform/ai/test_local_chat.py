@@ -154,3 +154,37 @@ async def test_aclose_ends_a_local_stream():
 
     assert first == "An "
     assert [delta async for delta in stream] == []
+
+
+def document_context(*names: str) -> list[ContextChunk]:
+    return [ContextChunk(text=(SHOP_KB / name).read_text(), source=name, score=0.5) for name in names]
+
+
+async def test_it_answers_the_price_asked_for_not_only_the_sentence_that_shares_words():
+    deltas, _ = await answer(
+        "Hvad koster fragt til Bornholm?", document_context("levering-da.md", "shipping.md"), "da"
+    )
+
+    assert re.search(r"\b(49|79) kr\.", "".join(deltas))
+
+
+async def test_it_picks_the_list_item_about_the_dish_asked_for():
+    deltas, _ = await answer("Which red wine goes with lamb?", document_context("pairing.md"), "en")
+
+    assert "Roast lamb, beef steaks: Bordeaux" in "".join(deltas)
+
+
+async def test_a_danish_question_is_answered_from_an_english_document():
+    deltas, _ = await answer(
+        "Hvor mange år kan man bruge et gavekort?", document_context("giftcards.md", "payment.md"), "da"
+    )
+
+    assert "3 years" in "".join(deltas)
+
+
+async def test_not_found_only_when_no_line_matches_and_in_the_asked_language():
+    deltas, _ = await answer(
+        "Who won the football world cup?", document_context("tastings.md", "storage.md"), "en"
+    )
+
+    assert "".join(deltas) == "I could not find that in our knowledge base."
