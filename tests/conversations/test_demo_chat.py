@@ -40,3 +40,24 @@ async def test_the_demo_answers_how_long_an_opened_bottle_keeps(demo):
     assert events[0]["flow"] == "flow2"
     assert "2-4 days" in end["text"]
     assert any("stor" in source["title"].lower() for source in end["sources"]), end["sources"]
+
+
+async def test_the_demo_answers_a_gift_card_question_routed_elsewhere_in_english(demo):
+    comm, _ = await connect("nordvin")
+
+    events = await ask(comm, "Can I still use a gift card I got two years ago?")
+    await comm.disconnect()
+
+    end = events[-1]
+    assert end["type"] == "end", end
+    assert "3 years" in end["text"]
+    assert any("gift" in source["title"].lower() for source in end["sources"]), end["sources"]
+
+
+async def test_the_demo_says_not_found_in_the_language_of_the_question(demo):
+    comm, _ = await connect("nordvin")
+
+    events = await ask(comm, "Who won the chess tournament?")
+    await comm.disconnect()
+
+    assert events[-1]["text"] == "I could not find that in our knowledge base."
