@@ -101,29 +101,32 @@ class Figures:
     def add(self, other: Figures) -> Figures:
         """Add `other` in place (unique_visitors too: callers that need the exact count over
         several days read it from the insights, see selectors)."""
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, Counter):
-                value.update(getattr(other, f.name))
-            else:
-                setattr(self, f.name, value + getattr(other, f.name))
+        for name in _COUNTERS:
+            getattr(self, name).update(getattr(other, name))
+        for name in _NUMBERS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
         return self
 
     @classmethod
+    def from_values(cls, values) -> Figures:
+        """From DailyRollup's columns named in FIGURE_FIELDS, in that order (JSON keys are
+        strings already)."""
+        return cls(*(Counter(v) if isinstance(v, dict) else v for v in values))
+
+    @classmethod
     def from_rollup(cls, row: DailyRollup) -> Figures:
-        values = {}
-        for f in fields(cls):
-            value = getattr(row, f.name)
-            values[f.name] = (
-                Counter({str(k): v for k, v in value.items()}) if isinstance(value, dict) else value
-            )
-        return cls(**values)
+        return cls.from_values(getattr(row, name) for name in FIGURE_FIELDS)
 
     def as_model_fields(self) -> dict:
         return {
             f.name: dict(getattr(self, f.name)) if f.default_factory is Counter else getattr(self, f.name)
             for f in fields(self)
         }
+
+
+FIGURE_FIELDS = tuple(f.name for f in fields(Figures))
+_COUNTERS = tuple(f.name for f in fields(Figures) if f.default_factory is Counter)
+_NUMBERS = tuple(name for name in FIGURE_FIELDS if name not in _COUNTERS)
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:

@@ -11,7 +11,7 @@ from django.db.models import Count, Q, Sum
 
 from analytics.drilldown import drilldown_url
 from analytics.models import ConversationInsight, DailyRollup
-from analytics.rollups import ALL_FLOWS, Figures, histogram_percentile, window_figures_by_day
+from analytics.rollups import ALL_FLOWS, FIGURE_FIELDS, Figures, histogram_percentile, window_figures_by_day
 from analytics.windows import Segment, Window
 from chatplatform.telemetry.aggregates import cost_of, llm_prices
 from chatplatform.telemetry.models import CallRecord, DailyAggregate
@@ -32,8 +32,9 @@ def segment_figures(chatbot: ChatbotSettings, window: Window) -> list[tuple[Segm
     """Each segment's figures per flow ("" = all flows): stored days from their rollups, the live
     segments (contiguous, at the window's end) from the raw rows in one pass."""
     by_day: dict = defaultdict(dict)
-    for row in DailyRollup.objects.filter(chatbot=chatbot, day__in=window.stored_days):
-        by_day[row.day][row.flow] = Figures.from_rollup(row)
+    rows = DailyRollup.objects.filter(chatbot=chatbot, day__in=window.stored_days)
+    for day, flow, *values in rows.values_list("day", "flow", *FIGURE_FIELDS):
+        by_day[day][flow] = Figures.from_values(values)
     live = window.live_segments
     if live:
         by_day.update(window_figures_by_day(live[0].start, live[-1].end, chatbot_id=chatbot.pk))
