@@ -69,6 +69,9 @@ class FlowProfiles:
 class Route:
     flow: str
     reason: str
+    # How sure the router is (its similarity; 0 when unknown): retrieval weighs it before handing
+    # the question to another flow.
+    confidence: float = 0.0
 
 
 _embedder: LocalEmbedder | None = None
@@ -153,7 +156,7 @@ def _closest(profiles: FlowProfiles, matrix: np.ndarray, query: np.ndarray, how:
         names = {profile.name for profile in profiles}
         fallback = Flow.Name.DEFAULT if Flow.Name.DEFAULT in names else best.name
         return Route(fallback, "nothing resembled the question; using the default flow")
-    return Route(best.name, f"closest to '{best.title}'{how} (similarity {score:.2f})")
+    return Route(best.name, f"closest to '{best.title}'{how} (similarity {score:.2f})", score)
 
 
 # The provider-embedded rows of each FlowProfiles (one per version of a chatbot's settings), by
@@ -176,7 +179,7 @@ async def route_embedded(*, question: str, profiles: FlowProfiles, embedder: Emb
         query = np.asarray(await embedder.aembed_query(redact_personal(question)), dtype=np.float32)
     except ProviderError as exc:
         route = route_local(question, profiles)
-        return Route(route.flow, f"embeddings failed ({exc.code}); {route.reason}")
+        return Route(route.flow, f"embeddings failed ({exc.code}); {route.reason}", route.confidence)
     norm = float(np.linalg.norm(query))
     if matrix.shape[1] != query.shape[0] or norm == 0.0:
         return route_local(question, profiles)

@@ -26,6 +26,7 @@ STRONG = 0.6
 # Another flow takes over only when its best passage is stronger by this much.
 MARGIN = 0.0
 COSINE_WEIGHT = 0.05
+ROUTER_TRUST = 0.1
 HEAD_WEIGHT = 1.0
 # Other flows whose best sentence comes this close to the routed flow's are searched too.
 RIVAL_FRACTION = 0.8
@@ -112,7 +113,9 @@ def _best(route, flow, first, candidates, weigh) -> tuple[Retrieval, Route]:
     best_flow, best, best_strength = flow, first, own
     for other, retrieval in candidates:
         value = weigh(other, retrieval)
-        if not retrieval.error_code and value > best_strength + (MARGIN if best is first else 0.0):
+        # To take over, another flow must beat the routed one by more the surer the router was.
+        margin = MARGIN + ROUTER_TRUST * route.confidence if best is first else 0.0
+        if not retrieval.error_code and value > best_strength + margin:
             best_flow, best, best_strength = other, retrieval, value
     if best is first:
         return first, route
