@@ -1,5 +1,5 @@
-"""Routing that cannot strand a question: when the chosen flow's best passage is weak, the
-chatbot's other indexes are searched too, and the flow whose index answers best takes over.
+"""Routing that cannot strand a question: the chatbot's other indexes are searched too when
+they may answer better, and the flow whose passages answer best takes over.
 
 A router reads only the flows' descriptions; the passages themselves are the better judge. On
 the local store, the question is matched with every sentence of the chatbot's indexes at once
@@ -23,16 +23,19 @@ from conversations.models import ChatbotSettings, Flow
 # A passage holding this much of the question's idf weight, or this similar to it, is strong
 # enough: the routed flow's answer stands.
 STRONG = 0.6
-# Another flow takes over only when its best passage is stronger by this much.
+# Another flow takes over only when its best passage is stronger by this much, plus this share
+# of the router's confidence (its similarity).
 MARGIN = 0.0
-COSINE_WEIGHT = 0.05
 ROUTER_TRUST = 0.1
+# On the local store a flow's best chunk is weighed by its best sentence's coverage of the
+# question (plus HEAD_WEIGHT times its subject's), the chunk's coverage as a whole (words strewn
+# over one document count a little) and its cosine (a tie-breaker).
 HEAD_WEIGHT = 1.0
+CHUNK_WEIGHT = 0.5
+COSINE_WEIGHT = 0.05
 # Other flows whose best sentence comes this close to the routed flow's are searched too.
 RIVAL_FRACTION = 0.8
 MAX_RIVALS = 2
-# The chunk's coverage as a whole: words strewn over the same document count a little.
-CHUNK_WEIGHT = 0.5
 
 
 def strength(retrieval: Retrieval) -> float:
