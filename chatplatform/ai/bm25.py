@@ -98,11 +98,14 @@ class LexicalIndex:
         order = np.argsort(-scores, kind="stable")[: min(top_k, count)]
         return [LexicalHit(int(row), float(scores[row]), float(coverage[row])) for row in order]
 
-    def scores(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+    def scores(self, text: str, *, by_form: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """BM25 score and coverage of every passage for the question `text`.
 
         Each word of the question counts once, by the best of its stem, its English
-        counterparts and, for an unknown compound, its parts."""
+        counterparts and, for an unknown compound, its parts. With `by_form` a word counts in
+        the coverage by the rarity of the form the passage holds: a passage holding the word
+        only through a common form ("wine" for "vinklubben") holds less of it than one with a
+        rare form ("club"); telling flows apart, that matters."""
         groups = [self._with_parts(group) for group in query_groups(text)]
         scores = np.zeros(self.size, dtype=np.float32)
         if not groups or not self.size:
@@ -115,13 +118,16 @@ class LexicalIndex:
             idf = max(self._idf.get(stem, 0.0) for stem in group) or self.idf(0)
             total += idf
             best = np.zeros(self.size, dtype=np.float32)
+            held = np.zeros(self.size, dtype=np.float32)
             for stem in group:
                 posting = self._postings.get(stem)
                 if posting is not None:
                     rows, weights = posting
                     np.maximum.at(best, rows, self._idf[stem] * weights)
+                    if by_form:
+                        np.maximum.at(held, rows, self._idf[stem])
             scores += best
-            matched += np.where(best > 0, idf, 0.0).astype(np.float32)
+            matched += held if by_form else np.where(best > 0, idf, 0.0).astype(np.float32)
         return scores, matched / total
 
     def _with_parts(self, word_group: tuple[str, tuple[str, ...]]) -> tuple[str, ...]:

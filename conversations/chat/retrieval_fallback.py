@@ -135,8 +135,8 @@ class _ChatbotWide:
 
     def __init__(self, held: ChatbotPassages, question: str) -> None:
         self.held = held
-        _, coverage = held.sentences.scores(question)
-        _, head_coverage = held.heads.scores(question)
+        _, coverage = held.sentences.scores(question, by_form=True)
+        _, head_coverage = held.heads.scores(question, by_form=True)
         self.sentence = coverage + HEAD_WEIGHT * head_coverage
 
     @classmethod
