@@ -19,7 +19,8 @@ class Conversation(models.Model):
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     origin = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    # Indexed: retention finds old conversations by their last activity.
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at"]
