@@ -112,7 +112,9 @@ def conversation_analyse(conversation_id, *, now: datetime | None = None) -> Con
         logger.warning(
             "Analysis of conversation %s failed: %s (%s)", conversation_id, code, type(exc).__name__
         )
-        ConversationInsight.objects.filter(pk=insight.pk).update(analysis_error=f"{code}: {exc}"[:300])
+        ConversationInsight.objects.filter(pk=insight.pk).update(
+            analysis_error=f"{code}: {exc}"[:300], updated_at=timezone.now()
+        )
         insight.refresh_from_db()
         return insight
     ConversationInsight.objects.filter(pk=insight.pk).update(
@@ -122,6 +124,7 @@ def conversation_analyse(conversation_id, *, now: datetime | None = None) -> Con
         judged_by=judgement.judged_by[:100],
         analysed_at=now,
         analysis_error="",
+        updated_at=timezone.now(),
     )
     insight.refresh_from_db()
     return insight

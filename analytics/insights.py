@@ -41,6 +41,7 @@ _COUNTERS = [
     "ratings_down",
     "resolution",
     "resolved_at",
+    "updated_at",
 ]
 
 

@@ -8,6 +8,9 @@ the conversation tables never depend on them.
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+# Answer statuses counted as errors (dashboards, drill-downs and the partial index below).
+ERROR_STATUSES = ("failed", "interrupted")
+
 
 class ProcessingMetrics(models.Model):
     """How one answer was made: every phase's duration, its tokens, speed and outcome.
@@ -48,7 +51,16 @@ class ProcessingMetrics(models.Model):
         verbose_name = "processing metrics"
         verbose_name_plural = "processing metrics"
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["chatbot", "created_at"], name="procmetrics_chatbot_created")]
+        indexes = [
+            models.Index(fields=["chatbot", "created_at"], name="procmetrics_chatbot_created"),
+            # The drill-down by errors reads only the few failed answers of a chatbot's window; its
+            # query must keep this condition as is for PostgreSQL to use the index.
+            models.Index(
+                fields=["chatbot", "created_at", "conversation"],
+                name="procmetrics_chatbot_errors",
+                condition=models.Q(status__in=ERROR_STATUSES),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.answer_id} {self.status}"
@@ -90,11 +102,16 @@ class ConversationInsight(models.Model):
     failed_order_lookups = models.PositiveIntegerField(default=0)
     ratings_up = models.PositiveIntegerField(default=0)
     ratings_down = models.PositiveIntegerField(default=0)
+    # Moves with every write, so that the hourly rollup rebuilds exactly the days whose
+    # conversations changed (analytics/rollups.py).
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         ordering = ["-started_at"]
         indexes = [
             models.Index(fields=["chatbot", "started_at"], name="insight_chatbot_started"),
+            # Unique visitors over a window: counted from the index alone.
+            models.Index(fields=["chatbot", "started_at", "visitor"], name="insight_chatbot_visitor"),
             models.Index(fields=["chatbot", "topic"], name="insight_chatbot_topic"),
             models.Index(fields=["chatbot", "resolution"], name="insight_chatbot_resolution"),
         ]

@@ -16,11 +16,17 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, DateField, OuterRef, Q, Subquery, Value
+from django.db.models import Count, DateField, OuterRef, Subquery, Value
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from analytics.models import AnswerRating, ConversationInsight, DailyRollup, ProcessingMetrics
+from analytics.models import (
+    ERROR_STATUSES,
+    AnswerRating,
+    ConversationInsight,
+    DailyRollup,
+    ProcessingMetrics,
+)
 from chatplatform.telemetry.models import AggregateCheckpoint
 from conversations.models import Conversation, Message
 from tracking.models import OrderLookup
@@ -28,11 +34,9 @@ from tracking.models import OrderLookup
 ALL_FLOWS = DailyRollup.ALL_FLOWS
 # A performance record without a flow is listed under this name in the per-flow rows.
 NO_FLOW = "none"
-ERROR_STATUSES = ("failed", "interrupted")
 CHECKPOINT = "analytics_rollup"
-# Look back this much before the last run: records are written a moment after their answer,
-# and an insight's resolution is stamped with when it took effect (the quiet time after the last
-# message), which may be before the refresh that wrote it ran late.
+# Look back this much before the last run: a performance record carries when its answer was
+# made, and is written a moment later (or by a refresh that ran late).
 LATE_MARGIN = timedelta(hours=1)
 # TTFT histogram buckets are 1 % wide: a percentile read from them is the upper edge of the
 # bucket holding the exact (nearest-rank) value, at most 1 % above it. Buckets add up across
@@ -255,8 +259,10 @@ def _figures(start: datetime, end: datetime, chatbot_id: int | None, *, by_day: 
     if chatbot_id is not None:
         # One chatbot's messages through its conversations touched since `start` (every answer's
         # write moves `updated_at`), not the whole window's messages of every chatbot.
-        touched = Conversation.objects.filter(chatbot_id=chatbot_id, updated_at__gte=start).values("pk")
-        messages = messages.filter(conversation_id__in=touched)
+        # The ids as a list: their messages are then read through the conversation index, which
+        # the planner does not choose for a subquery (it scans the window's messages instead).
+        touched = Conversation.objects.filter(chatbot_id=chatbot_id, updated_at__gte=start)
+        messages = messages.filter(conversation_id__in=list(touched.values_list("pk", flat=True)))
     for chatbot, day, role, count in grouped(messages, "conversation__chatbot_id", "role"):
         figures = get(chatbot, day)
         figures.messages += count
@@ -310,9 +316,8 @@ def days_pending(since: datetime | None, now: datetime | None = None) -> list[da
         return [oldest + timedelta(days=n) for n in range((today - oldest).days + 1)]
     since = since - LATE_MARGIN
     days = {today, today - timedelta(days=1)}
-    changed = Q(started_at__gte=since) | Q(last_message_at__gte=since)
-    changed |= Q(analysed_at__gte=since) | Q(resolved_at__gte=since)
-    days.update(_dates(ConversationInsight.objects.filter(changed), "started_at"))
+    # Every write of an insight (counters, resolution, topic and score) moves its `updated_at`.
+    days.update(_dates(ConversationInsight.objects.filter(updated_at__gte=since), "started_at"))
     days.update(_dates(AnswerRating.objects.filter(updated_at__gte=since), "created_at"))
     days.update(_dates(ProcessingMetrics.objects.filter(created_at__gte=since), "created_at"))
     # A score given late changes the per-flow averages of the days its conversation's answers fell on.

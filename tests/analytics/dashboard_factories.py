@@ -21,7 +21,7 @@ def conversation(
 ) -> Conversation:
     convo = Conversation.objects.create(chatbot=chatbot, token_hash=secrets.token_hex(32))
     Conversation.objects.filter(pk=convo.pk).update(created_at=at)
-    ConversationInsight.objects.create(
+    insight = ConversationInsight.objects.create(
         conversation=convo,
         chatbot=chatbot,
         started_at=at,
@@ -32,6 +32,8 @@ def conversation(
         resolution=resolution,
         analysed_at=analysed_at or (at if score is not None or topic else None),
     )
+    # Written when it happened, as the chat would have (the rollup reads the write's time).
+    ConversationInsight.objects.filter(pk=insight.pk).update(updated_at=max(at, analysed_at or at))
     return convo
 
 

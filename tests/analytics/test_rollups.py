@@ -167,7 +167,7 @@ def test_a_late_score_updates_its_day_on_the_next_refresh():
     assert DailyRollup.objects.get(chatbot=bot, day=day, flow="").score_count == 0
 
     ConversationInsight.objects.filter(conversation=convo).update(
-        score=8, topic="Levering", analysed_at=timezone.now()
+        score=8, topic="Levering", analysed_at=timezone.now(), updated_at=timezone.now()
     )
     second = analytics_rollup()
 
@@ -178,6 +178,25 @@ def test_a_late_score_updates_its_day_on_the_next_refresh():
     assert (total.score_sum, total.score_count, total.topics) == (8, 1, {"Levering": 1})
     flow = DailyRollup.objects.get(chatbot=bot, day=day, flow="flow2")
     assert (flow.answer_score_sum, flow.answer_score_count) == (8, 1)
+
+
+def test_a_late_resolution_stamped_long_before_updates_its_day():
+    bot = ChatbotFactory()
+    convo = make.conversation(bot, _noon(6))
+    make.conversation(bot, _noon(9))
+    analytics_rollup()
+    day = _noon(6).date()
+    assert DailyRollup.objects.get(chatbot=bot, day=day, flow="").resolution_assumed == 0
+
+    # Settled late, with the moment it took effect days ago: only the write's time says it changed.
+    insight = ConversationInsight.objects.get(conversation=convo)
+    insight.resolution, insight.resolved_at = "assumed", _noon(6) + timedelta(minutes=30)
+    insight.save()
+    second = analytics_rollup()
+
+    assert day.isoformat() in second["days"]
+    assert _noon(9).date().isoformat() not in second["days"]
+    assert DailyRollup.objects.get(chatbot=bot, day=day, flow="").resolution_assumed == 1
 
 
 def test_the_job_rebuilds_a_range_with_progress_and_skips_days_past_retention(settings):
