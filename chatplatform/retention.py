@@ -128,12 +128,21 @@ def _referred_to(model, ids: list, using: str) -> bool:
     )
 
 
+def ids_condition(connection, column: str, values: list) -> tuple[str, list]:
+    """SQL saying that the (quoted) `column` is one of `values` (prepared for the database):
+    one array parameter on PostgreSQL, so that every batch is the same statement; a list of
+    parameters elsewhere."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [list(values)]
+    return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
+
+
 def _delete_statement(model, ids: list, using: str) -> int:
     connection = connections[using]
     pk = model._meta.pk
     values = [pk.get_db_prep_value(value, connection) for value in ids]
     table, column = connection.ops.quote_name(model._meta.db_table), connection.ops.quote_name(pk.column)
-    placeholders = ", ".join(["%s"] * len(values))
+    condition, params = ids_condition(connection, column, values)
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {table} WHERE {column} IN ({placeholders})", values)  # noqa: S608
+        cursor.execute(f"DELETE FROM {table} WHERE {condition}", params)  # noqa: S608
         return cursor.rowcount

@@ -76,10 +76,27 @@ def test_it_deletes_old_conversations_and_records_in_bounded_batches_and_keeps_t
         assert model.objects.exists(), model  # the recent conversation's
     assert Message.objects.count() == 4
     assert DailyRollup.objects.count() == 1
-    # No more than batch_size ids per DELETE (cascades aside), each batch timed on its own.
-    assert {b.stage for b in batches} == set(deleted)
+    # A batch of conversations goes whole, in one transaction (its lock), each batch timed on its
+    # own; batch_size 2 takes one conversation at a time.
+    assert [(b.stage, b.rows) for b in batches] == [("conversations", 12)] * 3
     assert all(b.seconds >= 0 for b in batches)
-    assert len([b for b in batches if b.stage == "performance records"]) == 3
+
+
+def test_old_rows_of_a_conversation_still_active_go_and_the_conversation_stays():
+    bot = ChatbotFactory()
+    now = timezone.now()
+    active = conversation_with_records(bot, now - timedelta(days=40))
+    Conversation.objects.filter(pk=active.pk).update(updated_at=now)
+    batches = []
+
+    deleted = analytics_cleanup(now - timedelta(days=30), batch_size=2, on_batch=batches.append)
+
+    assert deleted["conversations"] == 0
+    assert (deleted["performance records"], deleted["ratings"], deleted["order lookups"]) == (2, 1, 1)
+    assert Conversation.objects.filter(pk=active.pk).exists()
+    assert Message.objects.filter(conversation=active).count() == 4
+    assert not ProcessingMetrics.objects.exists()
+    assert {b.stage for b in batches} >= {"performance records", "ratings", "order lookups"}
 
 
 def test_a_batch_still_referred_to_is_deleted_with_its_cascade():
