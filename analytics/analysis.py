@@ -138,7 +138,7 @@ def _judge(insight: ConversationInsight) -> Judgement:
     with telemetry.context(
         tenant_type="chatbot", tenant_id=insight.chatbot.chatbot_id, feature="conversation_analysis"
     ):
-        if get_chat_provider().name == "openai":
+        if get_chat_provider().composes_text:
             return judge_openai(transcript, topics)
         return judge_local(transcript, topics)
 

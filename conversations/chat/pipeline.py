@@ -169,13 +169,14 @@ async def _route(run: AnswerRun) -> Route:
             return await route_llm(
                 provider=get_chat_provider(), question=run.question, profiles=profiles, template=template
             )
-    if get_chat_provider().name == "openai":
-        # The provider's embeddings, not hashed words (`flow_router.route_embedded`).
-        return await route_embedded(
-            question=run.question,
-            profiles=profiles,
-            embedder=embedder_for(index_layout(chatbot).embedding_model),
-        )
+    if get_chat_provider().composes_text:
+        # A language model's embeddings, not hashed words (`flow_router.route_embedded`).
+        with telemetry.context(feature="routing"):
+            return await route_embedded(
+                question=run.question,
+                profiles=profiles,
+                embedder=embedder_for(index_layout(chatbot).embedding_model),
+            )
     return route_local(run.question, profiles)
 
 
