@@ -18,55 +18,23 @@ from typing import Any, Literal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from conversations.chatbot_columns import (
+    BOOLEAN_COLUMNS,
+    COLUMNS,
+    CSV_LIST_SEPARATOR,
+    FALSE_WORDS,
+    IGNORED_COLUMNS,
+    LIST_COLUMNS,
+    NAMESPACE_COLUMNS,
+    SECRET_COLUMNS,
+    TRUE_WORDS,
+    UPDATE_ONLY_KEY,
+    ImportFileError,
+)
+from conversations.chatbot_sql import read_sql_rows
 from conversations.flows import chatbot_flows_ensure
 from conversations.knowledge.layouts import namespace_as_text, namespace_from_text
 from conversations.models import ChatbotSettings
-
-SEED_COLUMNS = [
-    "chatbot_id",
-    "pinecone_api_key",
-    "knowledgebase_index_endpoint",
-    "flow2_knowledgebase_index",
-    "flow3_knowledgebase_index",
-    "flow4_knowledgebase_index",
-    "apiflow_knowledgebase_index",
-    "updated_at",
-]
-EXTRA_COLUMNS = [
-    "name",
-    "language",
-    "is_active",
-    "allowed_origins",
-    "system_prompt",
-    "topics",
-    "replace_exclamation_marks",
-    # How the chatbot's existing indexes are laid out (`conversations/knowledge/layouts.py`).
-    "pinecone_namespace",
-    "metadata_text_field",
-    "metadata_title_field",
-    "metadata_source_field",
-    "embedding_model",
-]
-COLUMNS = SEED_COLUMNS + EXTRA_COLUMNS
-SECRET_COLUMNS = {"pinecone_api_key"}
-LIST_COLUMNS = {"allowed_origins", "topics"}
-BOOLEAN_COLUMNS = {"is_active", "replace_exclamation_marks"}
-# Set by the platform, accepted in files for compatibility with the old table, never imported.
-IGNORED_COLUMNS = {"updated_at"}
-# Stored NULL (the chatbot's id) or "" (the index's default namespace): files write `__default__`.
-NAMESPACE_COLUMNS = {"pinecone_namespace"}
-# In CSV cells, list items are separated by this character.
-CSV_LIST_SEPARATOR = "|"
-# A row may name the only columns that update a chatbot that exists already (SQL's
-# `ON CONFLICT ... DO UPDATE SET`); the others then apply to new chatbots only.
-UPDATE_ONLY_KEY = "__update_only__"
-
-_TRUE = {"true", "1", "yes", "y", "on"}
-_FALSE = {"false", "0", "no", "n", "off", ""}
-
-
-class ImportFileError(Exception):
-    """The file as a whole cannot be read (unknown format, broken JSON or CSV)."""
 
 
 @dataclass(frozen=True)
@@ -123,8 +91,6 @@ def read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
     if path.suffix.lower() == ".csv":
         return _read_csv_rows(text)
     if path.suffix.lower() == ".sql":
-        from conversations.chatbot_sql import read_sql_rows
-
         return read_sql_rows(text)
     raise ImportFileError(
         "the file must be JSON (an array of objects), CSV with a header row, or SQL (.sql) with "
@@ -187,8 +153,8 @@ def _read_csv_rows(text: str) -> list[tuple[int, dict[str, Any]]]:
 def _parse_boolean(column: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-        return value.strip().lower() in _TRUE
+    if isinstance(value, str) and value.strip().lower() in TRUE_WORDS | FALSE_WORDS:
+        return value.strip().lower() in TRUE_WORDS
     raise ValueError(f"{column} must be true or false, not {value!r}")
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from conversations.chatbot_io import COLUMNS, UPDATE_ONLY_KEY, ImportFileError
+from conversations.chatbot_columns import COLUMNS, UPDATE_ONLY_KEY, ImportFileError
 
 TABLE = "chatbot_settings"
 _SQL_DIALECT = "postgres"

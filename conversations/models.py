@@ -6,7 +6,7 @@ from django.db import models
 from rest_framework_api_key.models import AbstractAPIKey
 
 from chatplatform.fields import EncryptedTextField
-from conversations.knowledge.layouts import (
+from conversations.knowledge.layout_fields import (
     DEFAULT_SOURCE_FIELD,
     DEFAULT_TEXT_FIELD,
     DEFAULT_TITLE_FIELD,

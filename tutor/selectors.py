@@ -68,11 +68,3 @@ def session_chunks(session: StudySession) -> QuerySet:
         .select_related("document")
         .order_by("document__created_at", "document_id", "position")
     )
-
-
-def chunks_search(session: StudySession, text: str, k: int = 5) -> list[Chunk]:
-    """The session's `k` passages nearest to `text`, best first, each with `.score`
-    (cosine similarity when embedded, word overlap until then)."""
-    from tutor.embeddings.search import chunks_search as search
-
-    return search(session, text, k)

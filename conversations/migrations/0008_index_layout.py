@@ -2,7 +2,7 @@
 
 from django.db import migrations, models
 
-import conversations.knowledge.layouts
+import conversations.knowledge.layout_fields
 
 
 class Migration(migrations.Migration):
@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
                 blank=True,
                 help_text="Model the indexes were built with, e.g. text-embedding-ada-002 or text-embedding-3-large@1024. Empty: the platform's embedding model.",
                 max_length=100,
-                validators=[conversations.knowledge.layouts.validate_embedding_model],
+                validators=[conversations.knowledge.layout_fields.validate_embedding_model],
             ),
         ),
         migrations.AddField(
@@ -67,7 +67,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 max_length=100,
-                validators=[conversations.knowledge.layouts.validate_embedding_model],
+                validators=[conversations.knowledge.layout_fields.validate_embedding_model],
             ),
         ),
         migrations.AddField(

@@ -19,8 +19,8 @@ from tutor.embeddings.queue import (
     chunks_claim,
     embedding_queue_run,
 )
+from tutor.embeddings.search import chunks_search
 from tutor.models import Chunk
-from tutor.selectors import chunks_search
 
 pytestmark = pytest.mark.django_db
 

@@ -20,6 +20,7 @@ from chatplatform.documents.pipeline import embedding_model_name
 from chatplatform.personal_data import redact_personal
 from tutor.embeddings.queue import vector_from_bytes
 from tutor.models import Chunk, StudySession
+from tutor.selectors import session_chunks
 
 FEATURE = "tutor_search"
 _WORD = re.compile(r"\w+")
@@ -30,8 +31,6 @@ def chunks_search(
 ) -> list[Chunk]:
     """The `k` passages of the session's ready documents most similar to `text`, best first;
     each carries its similarity as `.score`."""
-    from tutor.selectors import session_chunks
-
     chunks = list(session_chunks(session))
     if not chunks or k <= 0:
         return []
