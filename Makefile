@@ -24,7 +24,7 @@ migrate: install
 demo: migrate
 	$(BIN)/python manage.py load_demo_data
 	$(BIN)/python manage.py ensure_admin
-	$(BIN)/python manage.py ensure_demo_learner
+	$(BIN)/python manage.py ensure_demo_learner --port $(PORT)
 
 run: demo
 	@echo "Starting web on http://127.0.0.1:$(PORT)/ (admin at /admin/, API docs at /api/docs/), worker and beat. Ctrl-C stops all three."
