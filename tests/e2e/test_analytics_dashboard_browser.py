@@ -15,8 +15,7 @@ from django.utils import timezone
 from analytics.rollups import analytics_rollup
 from tests.analytics import dashboard_factories as make
 from tests.conversations.factories import ChatbotFactory
-from tests.e2e.test_widget_browser import CHROMIUM, CHROMIUM_ARGS
-from tests.services import _in_ci
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, chromium_required
 
 try:
     from playwright.sync_api import Page, sync_playwright
@@ -47,15 +46,7 @@ def week_of_answers(transactional_db) -> None:
 
 @pytest.fixture
 def page(week_of_answers, live_server, django_user_model, client) -> Iterator["Page"]:
-    missing = None
-    if sync_playwright is None:
-        missing = "the playwright package is not installed (pip install -r requirements.txt)"
-    elif not CHROMIUM.exists():
-        missing = f"{CHROMIUM} is missing (apt-get install chromium)"
-    if missing:
-        if _in_ci():
-            pytest.fail(f"{missing}; under CI the browser test must run.")
-        pytest.skip(f"browser test skipped, no browser here: {missing}")
+    chromium_required()
     client.force_login(django_user_model.objects.create_superuser(username="analyst"))
     cookie = client.cookies["sessionid"].value
     problems: list[str] = []

@@ -11,18 +11,23 @@ worker would pick them up.
 
 import os
 import secrets
-import signal
 import subprocess
 import sys
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
 
-from tests.e2e.test_widget_browser import CHROMIUM, CHROMIUM_ARGS, free_port, server_database, wait_for
-from tests.services import _in_ci
+from tests.e2e.browser import (
+    BIN,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ROOT,
+    chromium_required,
+    daphne_serving,
+    server_database,
+)
 
 try:
     from playwright.sync_api import Page, sync_playwright
@@ -31,8 +36,6 @@ except ImportError:  # pragma: no cover  (requirements.txt pins it)
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 DOCUMENT = ROOT / "tests" / "data" / "tutor" / "photosynthesis.txt"
 USERNAME, PASSWORD = "e2e-learner", "e2e-learner-pass-123"
 SCREENSHOT = Path("/tmp/tutor.png")  # noqa: S108  (a fixed place to look at the last run)
@@ -45,23 +48,7 @@ RUN_JOBS = (
 
 @pytest.fixture(scope="module", autouse=True)
 def _chromium() -> None:
-    missing = None
-    if sync_playwright is None:
-        missing = "the playwright package is not installed (pip install -r requirements.txt)"
-    elif not CHROMIUM.exists():
-        missing = f"{CHROMIUM} is missing (apt-get install chromium)"
-    if missing:
-        if _in_ci():
-            pytest.fail(f"{missing}; under CI the browser test must run.")
-        pytest.skip(f"browser test skipped, no browser here: {missing}")
-
-
-def _healthy(base_url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
+    chromium_required()
 
 
 def _python(env: dict[str, str], code: str) -> subprocess.Popen:
@@ -118,30 +105,8 @@ def server(tmp_path_factory) -> Iterator[tuple[str, dict[str, str]]]:
         )
         _finish(collectstatic, "collectstatic")
 
-        port = free_port()
-        base_url = f"http://127.0.0.1:{port}"
-        log = tmp / "daphne.log"
-        with log.open("w") as out:
-            daphne = subprocess.Popen(
-                [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "chatplatform.asgi:application"],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            try:
-                wait_for(lambda: _healthy(base_url), 30, "daphne to answer /healthz")
-            except AssertionError:
-                raise AssertionError(f"daphne did not start:\n{log.read_text()}") from None
+        with daphne_serving(env, tmp / "daphne.log") as base_url:
             yield base_url, env
-        finally:
-            daphne.send_signal(signal.SIGTERM)
-            try:
-                daphne.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                daphne.kill()
-                daphne.wait()
 
 
 @pytest.fixture

@@ -7,11 +7,8 @@ connection mid-answer; its embeddings are the local provider's feature hashing, 
 knowledge base is retrieved by meaning as with a real embedding model.
 """
 
-import contextlib
 import os
 import secrets
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,15 +16,22 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from cryptography.fernet import Fernet
 
 from chatplatform.ai.local import LocalEmbedder
+from tests.e2e.browser import (
+    BIN,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ROOT,
+    chromium_required,
+    daphne_serving,
+    server_database,
+)
 from tests.fakes import openai_server as fake_openai_module
 from tests.fakes.openai_server import FakeOpenAIServer, Reply
-from tests.services import _in_ci
 
 try:
     from playwright.sync_api import Browser, Page, sync_playwright
@@ -36,19 +40,6 @@ except ImportError:  # pragma: no cover  (requirements.txt pins it)
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # A fixed place, so that a developer can look at the last run.
 SCREENSHOT = Path("/tmp/widget.png")  # noqa: S108
 
@@ -57,21 +48,6 @@ BORNHOLM_ANSWER = (
     "Vi leverer også til Bornholm til samme pris som i resten af Danmark: 49 kr. til pakkeshop med GLS "
     "eller 79 kr. til døren med PostNord, og fragten er gratis ved køb over 900 kr."
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def words(count: int, prefix: str) -> list[str]:
@@ -117,16 +93,7 @@ def ask(page: "Page", text: str) -> None:
 
 @pytest.fixture(scope="module", autouse=True)
 def _chromium() -> None:
-    """Checked first, so that a machine without a browser does not build a server for nothing."""
-    missing = None
-    if sync_playwright is None:
-        missing = "the playwright package is not installed (pip install -r requirements.txt)"
-    elif not CHROMIUM.exists():
-        missing = f"{CHROMIUM} is missing (apt-get install chromium)"
-    if missing:
-        if _in_ci():
-            pytest.fail(f"{missing}; under CI the browser test must run.")
-        pytest.skip(f"browser test skipped, no browser here: {missing}")
+    chromium_required()
 
 
 @pytest.fixture(scope="module")
@@ -145,38 +112,6 @@ def fake_openai() -> Iterator[FakeOpenAIServer]:
             yield server
         finally:
             server.stop()
-
-
-@contextlib.contextmanager
-def server_database(tmp: Path) -> Iterator[str]:
-    """A throwaway PostgreSQL database when DATABASE_URL points at PostgreSQL, else SQLite."""
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        yield f"sqlite:///{tmp / 'db.sqlite3'}"
-        return
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(url)
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    name = f"chatplatform_widget_{secrets.token_hex(4)}"
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield urlunsplit(parts._replace(path=f"/{name}"))
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as connection:
-            connection.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-
-
-def _healthy(base_url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
 
 
 def _run(command: list[str], env: dict[str, str]) -> subprocess.Popen:
@@ -225,30 +160,8 @@ def platform_url(tmp_path_factory, fake_openai) -> Iterator[str]:
         _finish(_run(["load_demo_data"], env), "load_demo_data")
         _finish(collectstatic, "collectstatic")
 
-        port = free_port()
-        base_url = f"http://127.0.0.1:{port}"
-        log = tmp / "daphne.log"
-        with log.open("w") as out:
-            daphne = subprocess.Popen(
-                [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "chatplatform.asgi:application"],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            try:
-                wait_for(lambda: _healthy(base_url), 30, "daphne to answer /healthz")
-            except AssertionError:
-                raise AssertionError(f"daphne did not start:\n{log.read_text()}") from None
+        with daphne_serving(env, tmp / "daphne.log") as base_url:
             yield base_url
-        finally:
-            daphne.send_signal(signal.SIGTERM)
-            try:
-                daphne.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                daphne.kill()
-                daphne.wait()
 
 
 @pytest.fixture(scope="module")
