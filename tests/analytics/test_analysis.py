@@ -170,8 +170,9 @@ def test_the_analysis_job_judges_a_chatbots_conversations_in_a_date_range(shop):
     delivery_helped(shop)
     returns_failed(shop)
     old = conversation_make(shop, [ask("Hej"), answer("Hej!")], start=timezone.now() - timedelta(days=10))[0]
-    today = timezone.now().date().isoformat()
-    job = job_create("conversation_analysis", {"chatbot": "judge-shop", "from": today, "to": today})
+    # From the day the quiet conversations began (yesterday when run just after midnight) to today.
+    first, today = (timezone.now() - LONG_AGO).date().isoformat(), timezone.now().date().isoformat()
+    job = job_create("conversation_analysis", {"chatbot": "judge-shop", "from": first, "to": today})
     job_run(job_claim())
 
     job.refresh_from_db()
