@@ -2,12 +2,11 @@
 each chatbot's topics from its `topics` list and schedules the refresh of quiet conversations
 (resolution, topic and score) every five minutes, editable in admin."""
 
-import json
-
 import django.core.validators
 import django.db.models.deletion
 from django.db import migrations, models
-from django.utils import timezone
+
+from chatplatform.jobs.schedules import interval_task
 
 REFRESH_TASK_NAME = "Refresh quiet conversations' insights"
 
@@ -24,38 +23,6 @@ def topics_seed(apps, schema_editor):
             ],
             ignore_conflicts=True,
         )
-
-
-def schedule_create(apps, schema_editor):
-    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    every_5_minutes = IntervalSchedule.objects.filter(every=5, period="minutes").order_by("pk").first()
-    if every_5_minutes is None:
-        every_5_minutes = IntervalSchedule.objects.create(every=5, period="minutes")
-    PeriodicTask.objects.get_or_create(
-        name=REFRESH_TASK_NAME,
-        defaults={
-            "task": "chatplatform.jobs.tasks.enqueue_kind",
-            "interval": every_5_minutes,
-            "kwargs": json.dumps({"kind": "conversation_insights_refresh"}),
-            "queue": "maintenance",
-            "description": "Settles the resolution of conversations that went quiet and analyses "
-            "(topic and score) those quiet long enough.",
-        },
-    )
-    _schedule_changed(apps)
-
-
-def schedule_delete(apps, schema_editor):
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    PeriodicTask.objects.filter(name=REFRESH_TASK_NAME).delete()
-    _schedule_changed(apps)
-
-
-def _schedule_changed(apps):
-    # Historical models send no signals: tell a running beat that the schedule changed.
-    PeriodicTasks = apps.get_model("django_celery_beat", "PeriodicTasks")
-    PeriodicTasks.objects.update_or_create(ident=1, defaults={"last_update": timezone.now()})
 
 
 class Migration(migrations.Migration):
@@ -290,5 +257,13 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.RunPython(topics_seed, migrations.RunPython.noop),
-        migrations.RunPython(schedule_create, schedule_delete),
+        interval_task(
+            REFRESH_TASK_NAME,
+            every=5,
+            period="minutes",
+            kwargs={"kind": "conversation_insights_refresh"},
+            queue="maintenance",
+            description="Settles the resolution of conversations that went quiet and analyses "
+            "(topic and score) those quiet long enough.",
+        ),
     ]

@@ -1,45 +1,12 @@
 """Daily rollups (and the admin's dashboards entry); schedules their refresh every hour (a job
 of kind `analytics_rollup`), editable in admin."""
 
-import json
-
 import django.db.models.deletion
 from django.db import migrations, models
-from django.utils import timezone
+
+from chatplatform.jobs.schedules import interval_task
 
 TASK_NAME = "Roll up analytics by day"
-
-
-def schedule_create(apps, schema_editor):
-    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    every_hour = IntervalSchedule.objects.filter(every=1, period="hours").order_by("pk").first()
-    if every_hour is None:
-        every_hour = IntervalSchedule.objects.create(every=1, period="hours")
-    PeriodicTask.objects.get_or_create(
-        name=TASK_NAME,
-        defaults={
-            "task": "chatplatform.jobs.tasks.enqueue_kind",
-            "interval": every_hour,
-            "kwargs": json.dumps({"kind": "analytics_rollup", "payload": {}}),
-            "queue": "maintenance",
-            "description": "Rebuilds the analytics daily rollups of the days whose rows changed "
-            "since the last run (yesterday and today always).",
-        },
-    )
-    _schedule_changed(apps)
-
-
-def schedule_delete(apps, schema_editor):
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    PeriodicTask.objects.filter(name=TASK_NAME).delete()
-    _schedule_changed(apps)
-
-
-def _schedule_changed(apps):
-    # Historical models send no signals: tell a running beat that the schedule changed.
-    PeriodicTasks = apps.get_model("django_celery_beat", "PeriodicTasks")
-    PeriodicTasks.objects.update_or_create(ident=1, defaults={"last_update": timezone.now()})
 
 
 class Migration(migrations.Migration):
@@ -136,5 +103,13 @@ class Migration(migrations.Migration):
             model_name="dailyrollup",
             constraint=models.UniqueConstraint(fields=("chatbot", "day", "flow"), name="daily_rollup_unique"),
         ),
-        migrations.RunPython(schedule_create, schedule_delete),
+        interval_task(
+            TASK_NAME,
+            every=1,
+            period="hours",
+            kwargs={"kind": "analytics_rollup", "payload": {}},
+            queue="maintenance",
+            description="Rebuilds the analytics daily rollups of the days whose rows changed "
+            "since the last run (yesterday and today always).",
+        ),
     ]
